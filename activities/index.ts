@@ -1,0 +1,138 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Config } from '../src/config/index.js';
+import { iocWorkflowId, iocSearchValue } from '../src/ioc/identity.js';
+import { parseKey } from '../src/ioc/index.js';
+import { collect, type AllowlistMatcher } from '../src/pipeline/collect.js';
+import { drainOutbox } from '../src/pipeline/deliver.js';
+import { scoreAndRecord } from '../src/pipeline/score.js';
+import {
+  FAILURE_TYPES,
+  type CyclePlan,
+  type CycleReport,
+  type EnrichIocResult,
+  type IocStatus,
+  type SinkReport,
+  type SourceReport,
+  type WorkItem,
+} from '../src/shared/messages.js';
+import { createSink } from '../src/sinks/index.js';
+import { createSource } from '../src/sources/index.js';
+import {
+  allowlistedAwaitingZero,
+  finishCycleRow,
+  planWork,
+  startCycleRow,
+  workPage,
+  type Store,
+} from '../src/store/index.js';
+
+export interface ActivityDeps {
+  config: Config;
+  store: Store;
+  allowlists: AllowlistMatcher;
+  now?: () => number;
+}
+
+/**
+ * The activity object the worker registers. Thin adapters over src/: they heartbeat, resume from the last
+ * heartbeat, and turn domain errors into failures the workflow's retry policy understands.
+ */
+export function createActivities(deps: ActivityDeps) {
+  const { config, store } = deps;
+  const now = deps.now ?? Date.now;
+  const db = store.db;
+
+  return {
+    /** Records the cycle and names what it will touch. */
+    async startCycle(input: { cycleId: string }): Promise<CyclePlan> {
+      startCycleRow(db, input.cycleId, now());
+      return {
+        maxConcurrentChildren: config.cycle.maxConcurrentChildren,
+        sources: Object.entries(config.sources)
+          .filter(([, s]) => s.enabled)
+          .map(([name]) => name),
+        sinks: Object.entries(config.sinks)
+          .filter(([, s]) => s.enabled)
+          .map(([name]) => name),
+      };
+    },
+
+    /** Pulls one source into the store, heartbeating its cursor so a retry resumes after the last stored page. */
+    async collectSource(input: { cycleId: string; source: string }): Promise<SourceReport> {
+      const sourceConfig = config.sources[input.source];
+      if (!sourceConfig) {
+        throw ApplicationFailure.nonRetryable(
+          `source '${input.source}' is not in the configuration (config: sources.${input.source})`,
+          FAILURE_TYPES.notConfigured,
+        );
+      }
+      const ctx = Context.current();
+      const resume = ctx.info.heartbeatDetails as { cursor: string; report: SourceReport } | undefined;
+      const { report } = await collect(createSource(input.source, sourceConfig), db, {
+        cycleId: input.cycleId,
+        now,
+        allowlists: deps.allowlists,
+        resume,
+        signal: ctx.cancellationSignal,
+        onPageStored: (cursor, progress) => ctx.heartbeat({ cursor, report: progress }),
+      });
+      return report;
+    },
+
+    /** Scores allowlisted IOCs 0 in bulk and writes the cycle's work list. */
+    async planEnrichment(input: { cycleId: string }): Promise<{ planned: number; allowlisted: number }> {
+      const allowlisted = allowlistedAwaitingZero(db);
+      for (const key of allowlisted) scoreAndRecord(db, config, key, input.cycleId, now());
+      return { planned: planWork(db, input.cycleId), allowlisted: allowlisted.length };
+    },
+
+    async nextWorkPage(input: { cycleId: string; afterSeq: number; limit: number }): Promise<WorkItem[]> {
+      return workPage(db, input.cycleId, input.afterSeq, input.limit).map(({ seq, key }) => {
+        const { type, value } = parseKey(key);
+        return { seq, key, workflowId: iocWorkflowId(key), iocType: type, iocValue: iocSearchValue(value) };
+      });
+    },
+
+    /** Scores one IOC and queues its deliveries. */
+    async scoreIoc(input: { key: string; cycleId?: string }): Promise<EnrichIocResult & Omit<IocStatus, 'stage'> & { sources: string[] }> {
+      const scored = scoreAndRecord(db, config, input.key, input.cycleId ?? null, now());
+      if (!scored) {
+        throw ApplicationFailure.nonRetryable(`IOC ${input.key} is not in the store`, FAILURE_TYPES.iocNotFound);
+      }
+      return {
+        key: input.key,
+        score: scored.result.score,
+        severity: scored.result.severity,
+        scoreVersion: scored.version,
+        changed: scored.changed,
+        explanation: scored.result.explanation,
+        sources: [...new Set(scored.ioc.sightings.map((s) => s.source))].sort(),
+      };
+    },
+
+    /** Drains one sink's outbox; idempotent through the delivery ledger and the sink's in-flight marker. */
+    async deliver(input: { cycleId: string | null; sink: string }): Promise<SinkReport> {
+      const sinkConfig = config.sinks[input.sink];
+      if (!sinkConfig) {
+        throw ApplicationFailure.nonRetryable(
+          `sink '${input.sink}' is not in the configuration (config: sinks.${input.sink})`,
+          FAILURE_TYPES.notConfigured,
+        );
+      }
+      const ctx = Context.current();
+      return drainOutbox(createSink(input.sink, sinkConfig), db, {
+        cycleId: input.cycleId,
+        now,
+        batchSize: sinkConfig.batchSize,
+        signal: ctx.cancellationSignal,
+        onBatch: (report) => ctx.heartbeat(report),
+      });
+    },
+
+    async finishCycle(input: { report: CycleReport }): Promise<void> {
+      finishCycleRow(db, input.report.cycleId, now(), input.report);
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

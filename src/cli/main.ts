@@ -1,0 +1,226 @@
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, loadConfig, resolveConfigPath } from '../config/index.js';
+import { CycleAlreadyRunningError, runningCycle, startCycleNow, webUiLink } from '../temporal/cycles.js';
+import { applySchedule, describeSchedule, triggerSchedule } from '../temporal/schedule.js';
+import { ensureTemporal } from '../temporal/server.js';
+import { startWorker } from '../../worker.js';
+import { formatCycleReport } from './format.js';
+import { openRuntime } from './runtime.js';
+
+/** Exit codes scripts can rely on. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, busy: 3 } as const;
+
+const say = (line: string) => process.stderr.write(`iocflow: ${line}\n`);
+
+// The SDK's own logs (worker state, bundler) go to stderr at WARN unless asked for more.
+Runtime.install({ logger: new DefaultLogger(logLevel(process.env.IOCFLOW_LOG_LEVEL)) });
+
+function logLevel(value: string | undefined): LogLevel {
+  const level = (value ?? 'warn').toUpperCase();
+  return (['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const).find((l) => l === level) ?? 'WARN';
+}
+
+const program = new Command()
+  .name('iocflow')
+  .description('Durable threat-intelligence pipeline: ingest, normalise, enrich, score and deliver IOCs.')
+  .showHelpAfterError()
+  .exitOverride();
+
+const configOption = () =>
+  new Option('-c, --config <file>', 'config file (default: $IOCFLOW_CONFIG, ./config.yaml, then the bundled example)');
+
+program
+  .command('dev')
+  .description(
+    'Run everything locally: the Temporal dev server (unless one answers at TEMPORAL_ADDRESS), the store, ' +
+      'the worker and the schedule; start one cycle now and keep running until Ctrl-C.',
+  )
+  .addOption(configOption())
+  .action(async (opts: { config?: string }) => {
+    const runtime = await openRuntime(opts.config);
+    say(`config ${runtime.file}`);
+    const temporal = await ensureTemporal(runtime.config, { say });
+    const worker = await startWorker({ ...runtime, address: temporal.address });
+    const stop = onceStopped(async () => {
+      say('stopping: finishing in-flight tasks');
+      await worker.stop();
+      await temporal.close();
+      runtime.close();
+    });
+    say(`schedule ${runtime.config.schedule.id}: ${await applySchedule(temporal.client, runtime.config)} (every ${runtime.config.schedule.every})`);
+    const handle = await startOrAttach(temporal.client, runtime.config);
+    say(`cycle ${handle.workflowId}: ${webUiLink(runtime.config, handle.workflowId)}`);
+    const report = await handle.result();
+    process.stdout.write(formatCycleReport(report) + '\n');
+    say(`Web UI: ${runtime.config.temporal.webUiUrl} — worker running; Ctrl-C stops it`);
+    await Promise.race([worker.done, stop]);
+  });
+
+program
+  .command('worker')
+  .description('Run the worker against the Temporal server at TEMPORAL_ADDRESS until SIGINT/SIGTERM.')
+  .addOption(configOption())
+  .action(async (opts: { config?: string }) => {
+    const runtime = await openRuntime(opts.config);
+    const temporal = await ensureTemporal(runtime.config, { say, startDevServer: false });
+    const worker = await startWorker({ ...runtime, address: temporal.address });
+    say(`worker polling ${runtime.config.temporal.taskQueue} on ${temporal.address}`);
+    const stop = onceStopped(async () => {
+      await worker.stop();
+      await temporal.close();
+      runtime.close();
+    });
+    await Promise.race([worker.done, stop]);
+  });
+
+program
+  .command('run-once')
+  .description(
+    'Run one cycle to completion with an in-process worker, against TEMPORAL_ADDRESS or a dev server it ' +
+      'starts itself; print the cycle statistics as JSON.',
+  )
+  .addOption(configOption())
+  .action(async (opts: { config?: string }) => {
+    const runtime = await openRuntime(opts.config);
+    const temporal = await ensureTemporal(runtime.config, { say });
+    const worker = await startWorker({ ...runtime, address: temporal.address });
+    try {
+      const handle = await startCycleNow(temporal.client, runtime.config);
+      say(`cycle ${handle.workflowId}: ${webUiLink(runtime.config, handle.workflowId)}`);
+      process.stdout.write(JSON.stringify(await handle.result(), null, 2) + '\n');
+    } finally {
+      await worker.stop();
+      await temporal.close();
+      runtime.close();
+    }
+  });
+
+const schedule = program.command('schedule').description('Manage the Temporal Schedule that starts a cycle every interval.');
+
+schedule
+  .command('apply')
+  .description('Create the schedule or bring it in line with the config (idempotent).')
+  .addOption(configOption())
+  .action(async (opts: { config?: string }) =>
+    withClient(opts.config, async (client, config) => {
+      process.stdout.write(`${config.schedule.id}: ${await applySchedule(client, config)}\n`);
+    }),
+  );
+
+schedule
+  .command('describe')
+  .description('Show the schedule: interval, overlap policy, recent and next runs.')
+  .addOption(configOption())
+  .option('--json', 'machine-readable output')
+  .action(async (opts: { config?: string; json?: boolean }) =>
+    withClient(opts.config, async (client, config) => {
+      const d = await describeSchedule(client, config);
+      const summary = {
+        id: config.schedule.id,
+        paused: d.state.paused,
+        every: d.spec.intervals?.map((i) => `${Number(i.every) / 1000}s`),
+        overlap: d.policies.overlap,
+        catchupWindowSeconds: Number(d.policies.catchupWindow) / 1000,
+        actionsTaken: d.info.numActionsTaken,
+        skippedOverlap: d.info.numActionsSkippedOverlap,
+        running: d.info.runningActions.map((a) => a.workflow.workflowId),
+        recent: d.info.recentActions.slice(-5).map((a) => ({
+          scheduledAt: a.scheduledAt.toISOString(),
+          workflowId: a.action.workflow.workflowId,
+        })),
+        next: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
+      };
+      process.stdout.write(opts.json ? JSON.stringify(summary, null, 2) + '\n' : formatObject(summary));
+    }),
+  );
+
+schedule
+  .command('trigger')
+  .description('Start a cycle now through the schedule, under its overlap policy.')
+  .addOption(configOption())
+  .action(async (opts: { config?: string }) =>
+    withClient(opts.config, async (client, config) => {
+      await triggerSchedule(client, config);
+      process.stdout.write(`${config.schedule.id}: triggered\n`);
+    }),
+  );
+
+program
+  .command('config')
+  .description('Configuration commands.')
+  .command('check')
+  .description('Validate the config file and the environment variables it references.')
+  .addOption(configOption())
+  .action((opts: { config?: string }) => {
+    const { config, file } = loadConfig(resolveConfigPath(opts.config));
+    const sources = Object.entries(config.sources);
+    const sinks = Object.entries(config.sinks);
+    process.stdout.write(
+      `${file}: ok\n` +
+        `  sources: ${sources.map(([n, s]) => `${n} (${s.type}${s.enabled ? '' : ', disabled'})`).join(', ') || 'none'}\n` +
+        `  sinks:   ${sinks.map(([n, s]) => `${n} (${s.type}${s.enabled ? '' : ', disabled'})`).join(', ') || 'none'}\n`,
+    );
+  });
+
+async function withClient(
+  configPath: string | undefined,
+  fn: (client: import('@temporalio/client').Client, config: import('../config/index.js').Config) => Promise<void>,
+): Promise<void> {
+  const { config } = loadConfig(resolveConfigPath(configPath));
+  const temporal = await ensureTemporal(config, { say, startDevServer: false });
+  try {
+    await fn(temporal.client, config);
+  } finally {
+    await temporal.close();
+  }
+}
+
+/** `dev` attaches to a cycle that is already running rather than failing. */
+async function startOrAttach(client: import('@temporalio/client').Client, config: import('../config/index.js').Config) {
+  try {
+    return await startCycleNow(client, config);
+  } catch (err) {
+    if (!(err instanceof CycleAlreadyRunningError)) throw err;
+    say(`a cycle is already running: following ${err.workflowId}`);
+    const id = (await runningCycle(client, config)) ?? err.workflowId;
+    return client.workflow.getHandle<() => Promise<import('../shared/messages.js').CycleReport>>(id);
+  }
+}
+
+/** Resolves after the first SIGINT/SIGTERM, once `cleanup` has run. */
+function onceStopped(cleanup: () => Promise<void>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const handler = () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+      cleanup().then(resolve, reject);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  });
+}
+
+function formatObject(value: Record<string, unknown>): string {
+  return Object.entries(value)
+    .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join('\n')
+    .concat('\n');
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } else if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exitCode = EXIT.usage;
+  } else if (err instanceof CycleAlreadyRunningError) {
+    process.stderr.write(`iocflow: ${err.message}\n`);
+    process.exitCode = EXIT.busy;
+  } else {
+    process.stderr.write(`iocflow: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = EXIT.failure;
+  }
+}

@@ -1,0 +1,93 @@
+import type { SourceReport } from '../shared/messages.js';
+import { normaliseEntry, type Indicator } from '../ioc/index.js';
+import type { Source } from '../sources/index.js';
+import { recordSightings, type Sighting, type StoreDb } from '../store/index.js';
+
+/** Decides whether a valid indicator must never be delivered; returns the matching list's name. */
+export interface AllowlistMatcher {
+  match(indicator: Indicator): string | undefined;
+}
+
+export interface CollectOptions {
+  cycleId: string;
+  now: () => number;
+  allowlists: AllowlistMatcher;
+  watermark?: string | undefined;
+  /** Resume point and counts from a previous attempt's last heartbeat. */
+  resume?: { cursor: string; report: SourceReport } | undefined;
+  /** Called after each page is stored; the activity heartbeats from here. */
+  onPageStored?: (cursor: string, report: SourceReport) => void;
+  signal?: AbortSignal | undefined;
+}
+
+export interface CollectResult {
+  report: SourceReport;
+  /** The watermark to store: only when every page was taken. */
+  watermark: string | undefined;
+}
+
+/**
+ * Pulls a source page by page: normalise every entry, check the allowlists, and store the page's
+ * sightings in one transaction. A bad entry is counted with its reason and never stops its neighbours.
+ */
+export async function collect(source: Source, db: StoreDb, options: CollectOptions): Promise<CollectResult> {
+  const report: SourceReport = options.resume?.report ?? emptyReport(source.name);
+  const pull = source.pull({
+    watermark: options.watermark,
+    resumeFrom: options.resume?.cursor,
+    signal: options.signal,
+  });
+  for await (const page of pull.pages) {
+    const seenAt = options.now();
+    const batch: Sighting[] = [];
+    report.unreadable += page.errors.length;
+    for (const e of page.errors) noteProblem(report, `${e.position}: ${e.message}`);
+    for (const entry of page.entries) {
+      report.entries++;
+      for (const outcome of normaliseEntry(entry.value, entry.typeHint)) {
+        if (outcome.kind === 'rejected') {
+          report.rejected[outcome.reason] = (report.rejected[outcome.reason] ?? 0) + 1;
+          continue;
+        }
+        report.indicators++;
+        const allowlist = options.allowlists.match(outcome);
+        if (allowlist) report.allowlisted++;
+        batch.push({
+          key: outcome.key,
+          type: outcome.type,
+          value: outcome.value,
+          allowlist,
+          source: source.name,
+          sourceRef: entry.ref,
+          tags: [...new Set([...source.config.tags, ...(entry.tags ?? [])])],
+          confidence: entry.confidence,
+          seenAt,
+        });
+      }
+    }
+    if (batch.length > 0) report.newIocs += recordSightings(db, batch, options.cycleId).newIocs;
+    options.onPageStored?.(page.cursor, report);
+  }
+  return { report, watermark: pull.watermark() };
+}
+
+export function emptyReport(source: string): SourceReport {
+  return {
+    source,
+    status: 'ok',
+    entries: 0,
+    indicators: 0,
+    newIocs: 0,
+    allowlisted: 0,
+    rejected: {},
+    unreadable: 0,
+    problems: [],
+  };
+}
+
+/** Reports travel through workflow history: keep a handful of examples, not every bad line. */
+const MAX_PROBLEMS = 10;
+
+export function noteProblem(report: SourceReport, problem: string): void {
+  if (report.problems.length < MAX_PROBLEMS) report.problems.push(problem.slice(0, 300));
+}

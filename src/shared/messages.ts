@@ -1,0 +1,124 @@
+// Names and small DTOs that cross the workflow boundary. Imported by workflows, activities and clients
+// alike, so it may import nothing but @temporalio/common and @temporalio/workflow.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+
+export const WORKFLOW_TYPES = { ingestCycle: 'IngestCycle', enrichIoc: 'EnrichIoc' } as const;
+
+export const SEARCH_ATTRIBUTES = {
+  iocType: defineSearchAttributeKey('IocType', SearchAttributeType.KEYWORD),
+  iocValue: defineSearchAttributeKey('IocValue', SearchAttributeType.KEYWORD),
+  iocScore: defineSearchAttributeKey('IocScore', SearchAttributeType.INT),
+  iocSources: defineSearchAttributeKey('IocSources', SearchAttributeType.KEYWORD_LIST),
+  iocStage: defineSearchAttributeKey('IocStage', SearchAttributeType.KEYWORD),
+} as const;
+
+/** Failure types raised by activities and named by the workflows' retry policies. */
+export const FAILURE_TYPES = {
+  /** The configuration points at something that is not there: retrying will not help. */
+  notConfigured: 'NotConfigured',
+  iocNotFound: 'IocNotFound',
+} as const;
+
+export type IocStage = 'queued' | 'enriching' | 'scoring' | 'scored' | 'delivering' | 'done';
+
+/** Per-source outcome of the collect step. */
+export interface SourceReport {
+  source: string;
+  status: 'ok' | 'failed';
+  /** Raw entries read. */
+  entries: number;
+  /** Valid indicators among them (allowlisted included). */
+  indicators: number;
+  /** IOCs stored for the first time. */
+  newIocs: number;
+  allowlisted: number;
+  /** Rejected entries per reason (`empty`, `unknown_type`, `bad_ip`…). */
+  rejected: Record<string, number>;
+  /** Entries the source could not read at all (bad record, wrong columns…). */
+  unreadable: number;
+  /** The first few problems, each naming its position in the source. */
+  problems: string[];
+  /** Why the source failed, without secrets. */
+  error?: string;
+}
+
+export interface SinkReport {
+  sink: string;
+  delivered: number;
+  rejected: number;
+  batches: number;
+  /** Rows still waiting (e.g. the sink failed); they go out next cycle. */
+  pending: number;
+  error?: string;
+}
+
+export interface CycleProgress {
+  stage: 'collecting' | 'planning' | 'enriching' | 'delivering' | 'done';
+  planned: number;
+  started: number;
+  completed: number;
+  /** Children already running for the same IOC (e.g. an analyst's re-enrichment). */
+  alreadyRunning: number;
+  failed: number;
+  scoreChanged: number;
+}
+
+export interface CycleReport {
+  cycleId: string;
+  sources: SourceReport[];
+  progress: CycleProgress;
+  sinks: SinkReport[];
+}
+
+/** What a cycle touches, read from the worker's configuration when it starts. */
+export interface CyclePlan {
+  sources: string[];
+  sinks: string[];
+  maxConcurrentChildren: number;
+}
+
+export interface IngestCycleInput {
+  /** Set only by continue-as-new: where the previous run stopped. */
+  resume?: { plan: CyclePlan; cursor: number; sources: SourceReport[]; progress: CycleProgress };
+}
+
+/** One entry of the cycle's work list, with the identity its workflow needs. */
+export interface WorkItem {
+  seq: number;
+  key: string;
+  workflowId: string;
+  iocType: string;
+  /** Search-attribute form of the value: the value itself, or its hash when too long to index. */
+  iocValue: string;
+}
+
+export interface EnrichIocInput {
+  key: string;
+  /** The cycle that started it; absent for an analyst's re-enrichment. */
+  cycleId?: string;
+  /** Re-enrich even where the cache is fresh. */
+  force?: boolean;
+}
+
+export interface EnrichIocResult {
+  key: string;
+  score: number;
+  severity: string;
+  scoreVersion: number;
+  /** False when the score equalled the previous one, so the sinks got nothing new. */
+  changed: boolean;
+}
+
+export interface IocStatus {
+  key: string;
+  stage: IocStage;
+  score?: number;
+  severity?: string;
+  explanation?: { factor: string; input: string; points: number }[];
+}
+
+/** Ask an EnrichIoc to enrich and score its IOC again, bypassing the cache. */
+export const reenrichSignal = defineSignal<[{ reason?: string }?]>('reenrich');
+export const statusQuery = defineQuery<IocStatus>('status');
+export const progressQuery = defineQuery<CycleProgress>('progress');

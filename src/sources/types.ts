@@ -1,0 +1,52 @@
+import type { SourceConfig } from '../config/index.js';
+
+/** One entry as a source delivers it, before normalisation. */
+export interface RawEntry {
+  value: string;
+  /** The source's own type name for the value (`ip-dst`, `IPv4`, `FileHash-SHA256`…). */
+  typeHint?: string;
+  /** Event / pulse id or record reference inside the source. */
+  ref?: string;
+  tags?: string[];
+  /** The entry's own confidence, 0–100, when the source gives one. */
+  confidence?: number;
+  /** Where the entry sits in the source (`line 12`, `page 3, item 7`), for error messages. */
+  position: string;
+}
+
+/** An entry the source could not even read as an entry (bad JSON record, wrong column count…). */
+export interface EntryError {
+  position: string;
+  message: string;
+}
+
+/** One page of a source's output and the cursor to resume after it. */
+export interface SourcePage {
+  entries: RawEntry[];
+  errors: EntryError[];
+  /** Opaque resume point: passing it to `pages()` continues after this page. */
+  cursor: string;
+}
+
+export interface SourcePull {
+  pages: AsyncIterable<SourcePage>;
+  /**
+   * The watermark to store once every page was taken without error (e.g. the newest timestamp seen);
+   * undefined keeps the old one. Read only after the pages are exhausted.
+   */
+  watermark(): string | undefined;
+}
+
+export interface SourceContext {
+  /** Watermark of the last successful pull, if any. */
+  watermark?: string | undefined;
+  /** Cursor from the last heartbeat of a previous attempt: continue after it. */
+  resumeFrom?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface Source {
+  readonly name: string;
+  readonly config: SourceConfig;
+  pull(context: SourceContext): SourcePull;
+}

@@ -1,0 +1,32 @@
+import { desc, eq } from 'drizzle-orm';
+import type { StoreDb } from './open.js';
+import { cycles } from './schema.js';
+
+/** Records that a cycle started; a retried or continued cycle keeps its first start time. */
+export function startCycleRow(db: StoreDb, cycleId: string, now: number): void {
+  db.insert(cycles).values({ id: cycleId, startedAt: now }).onConflictDoNothing().run();
+}
+
+export function finishCycleRow(db: StoreDb, cycleId: string, now: number, stats: unknown): void {
+  db.update(cycles)
+    .set({ finishedAt: now, stats: JSON.stringify(stats) })
+    .where(eq(cycles.id, cycleId))
+    .run();
+}
+
+export interface CycleRow {
+  id: string;
+  startedAt: number;
+  finishedAt: number | null;
+  stats: unknown;
+}
+
+export function recentCycles(db: StoreDb, limit: number): CycleRow[] {
+  return db
+    .select()
+    .from(cycles)
+    .orderBy(desc(cycles.startedAt))
+    .limit(limit)
+    .all()
+    .map((r) => ({ ...r, stats: r.stats ? (JSON.parse(r.stats) as unknown) : null }));
+}

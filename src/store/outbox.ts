@@ -1,0 +1,118 @@
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import type { Contribution } from '../scoring/index.js';
+import type { StoreDb } from './open.js';
+import { deliveries, iocs, outbox, scores, sightings, sinkInflight } from './schema.js';
+
+/** Everything a sink needs to deliver one outbox row. */
+export interface DeliveryItem {
+  outboxId: number;
+  action: 'upsert' | 'withdraw';
+  /** `<ioc key>|<sink>|<score version>|<action>`: stable across retries, so duplicates are recognisable. */
+  deliveryId: string;
+  key: string;
+  type: string;
+  value: string;
+  scoreVersion: number;
+  score: number;
+  severity: string;
+  explanation: Contribution[];
+  sources: string[];
+  tags: string[];
+  firstSeen: number;
+  lastSeen: number;
+}
+
+/** The oldest pending outbox rows of a sink, oldest first. */
+export function pendingDeliveries(db: StoreDb, sink: string, limit: number): DeliveryItem[] {
+  const rows = db
+    .select({
+      outboxId: outbox.id,
+      action: outbox.action,
+      scoreVersion: outbox.scoreVersion,
+      iocId: iocs.id,
+      key: iocs.key,
+      type: iocs.type,
+      value: iocs.value,
+      firstSeen: iocs.firstSeen,
+      lastSeen: iocs.lastSeen,
+      score: scores.score,
+      severity: scores.severity,
+      explanation: scores.explanation,
+    })
+    .from(outbox)
+    .innerJoin(iocs, eq(iocs.id, outbox.iocId))
+    .innerJoin(scores, and(eq(scores.iocId, outbox.iocId), eq(scores.version, outbox.scoreVersion)))
+    .leftJoin(deliveries, eq(deliveries.outboxId, outbox.id))
+    .where(and(eq(outbox.sink, sink), isNull(deliveries.outboxId)))
+    .orderBy(asc(outbox.id))
+    .limit(limit)
+    .all();
+  if (rows.length === 0) return [];
+  const provenance = new Map<number, { sources: Set<string>; tags: Set<string> }>();
+  const seen = db
+    .select({ iocId: sightings.iocId, source: sightings.source, tags: sightings.tags })
+    .from(sightings)
+    .where(inArray(sightings.iocId, [...new Set(rows.map((r) => r.iocId))]))
+    .all();
+  for (const s of seen) {
+    const p = provenance.get(s.iocId) ?? { sources: new Set<string>(), tags: new Set<string>() };
+    p.sources.add(s.source);
+    for (const t of JSON.parse(s.tags) as string[]) p.tags.add(t);
+    provenance.set(s.iocId, p);
+  }
+  return rows.map(({ iocId, explanation, ...r }) => ({
+    ...r,
+    deliveryId: `${r.key}|${sink}|${r.scoreVersion}|${r.action}`,
+    explanation: JSON.parse(explanation) as Contribution[],
+    sources: [...(provenance.get(iocId)?.sources ?? [])].sort(),
+    tags: [...(provenance.get(iocId)?.tags ?? [])].sort(),
+  }));
+}
+
+export function countPending(db: StoreDb, sink: string): number {
+  const row = db
+    .select({ n: sql<number>`count(*)` })
+    .from(outbox)
+    .leftJoin(deliveries, eq(deliveries.outboxId, outbox.id))
+    .where(and(eq(outbox.sink, sink), isNull(deliveries.outboxId)))
+    .get();
+  return row?.n ?? 0;
+}
+
+/**
+ * Records a sink's answer to a batch, and forgets the batch's in-flight marker in the same transaction:
+ * after this, a retry has nothing to undo.
+ */
+export function markSettled(
+  db: StoreDb,
+  sink: string,
+  settled: { accepted: readonly number[]; rejected: readonly { outboxId: number; message: string }[] },
+  cycleId: string | null,
+  now: number,
+): void {
+  const rows = [
+    ...settled.accepted.map((outboxId) => ({ outboxId, outcome: 'delivered' as const, message: null })),
+    ...settled.rejected.map((r) => ({ outboxId: r.outboxId, outcome: 'rejected' as const, message: r.message })),
+  ];
+  db.transaction((tx) => {
+    if (rows.length > 0) {
+      tx.insert(deliveries)
+        .values(rows.map((r) => ({ ...r, sink, deliveredAt: now, cycleId })))
+        .onConflictDoNothing()
+        .run();
+    }
+    tx.delete(sinkInflight).where(eq(sinkInflight.sink, sink)).run();
+  });
+}
+
+export function readInflight(db: StoreDb, sink: string): unknown {
+  const row = db.select().from(sinkInflight).where(eq(sinkInflight.sink, sink)).get();
+  return row ? (JSON.parse(row.state) as unknown) : undefined;
+}
+
+export function writeInflight(db: StoreDb, sink: string, state: unknown): void {
+  db.insert(sinkInflight)
+    .values({ sink, state: JSON.stringify(state) })
+    .onConflictDoUpdate({ target: sinkInflight.sink, set: { state: JSON.stringify(state) } })
+    .run();
+}

@@ -1,0 +1,145 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+// Times are epoch milliseconds (integers): cheap to compare and to index.
+
+/** One row per canonical IOC (type, value). */
+export const iocs = sqliteTable(
+  'iocs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    /** `<type>:<canonical value>` */
+    key: text('key').notNull(),
+    type: text('type').notNull(),
+    value: text('value').notNull(),
+    firstSeen: integer('first_seen').notNull(),
+    lastSeen: integer('last_seen').notNull(),
+    /** new → scored; allowlisted IOCs are stored but never delivered. */
+    status: text('status', { enum: ['new', 'scored', 'allowlisted'] }).notNull().default('new'),
+    /** Name of the allowlist that matched, if any. */
+    allowlist: text('allowlist'),
+    score: integer('score'),
+    severity: text('severity'),
+    /** Version of the latest row in `scores` for this IOC; 0 before the first score. */
+    scoreVersion: integer('score_version').notNull().default(0),
+    scoredAt: integer('scored_at'),
+    /** Set by a re-enrich request; cleared when the IOC is scored again. */
+    forceEnrich: integer('force_enrich', { mode: 'boolean' }).notNull().default(false),
+  },
+  (t) => [uniqueIndex('iocs_key').on(t.key), index('iocs_score').on(t.score)],
+);
+
+/** Provenance: which source saw which IOC, where, with what context. */
+export const sightings = sqliteTable(
+  'sightings',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    iocId: integer('ioc_id')
+      .notNull()
+      .references(() => iocs.id),
+    source: text('source').notNull(),
+    /** Event / pulse id, feed URL or file: where in the source. Empty when the source has no finer reference. */
+    sourceRef: text('source_ref').notNull().default(''),
+    /** JSON array of strings. */
+    tags: text('tags').notNull().default('[]'),
+    /** The entry's own confidence (0–100) when the source gives one. */
+    confidence: integer('confidence'),
+    firstSeen: integer('first_seen').notNull(),
+    lastSeen: integer('last_seen').notNull(),
+    /** Cycle that last saw it. */
+    cycleId: text('cycle_id').notNull(),
+  },
+  (t) => [uniqueIndex('sightings_ioc_source_ref').on(t.iocId, t.source, t.sourceRef)],
+);
+
+/** Every score an IOC ever had: the explanation of each is kept, never overwritten. */
+export const scores = sqliteTable(
+  'scores',
+  {
+    iocId: integer('ioc_id')
+      .notNull()
+      .references(() => iocs.id),
+    version: integer('version').notNull(),
+    score: integer('score').notNull(),
+    severity: text('severity').notNull(),
+    modelVersion: integer('model_version').notNull(),
+    /** JSON: the contributions that add up to the score. */
+    explanation: text('explanation').notNull(),
+    computedAt: integer('computed_at').notNull(),
+    cycleId: text('cycle_id'),
+  },
+  (t) => [primaryKey({ columns: [t.iocId, t.version] })],
+);
+
+/** What each sink must receive. A row is pending while it has no delivery. */
+export const outbox = sqliteTable(
+  'outbox',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    iocId: integer('ioc_id')
+      .notNull()
+      .references(() => iocs.id),
+    sink: text('sink').notNull(),
+    action: text('action', { enum: ['upsert', 'withdraw'] }).notNull(),
+    scoreVersion: integer('score_version').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('outbox_identity').on(t.iocId, t.sink, t.scoreVersion, t.action),
+    index('outbox_sink').on(t.sink, t.id),
+  ],
+);
+
+/** The delivery ledger: what each sink acknowledged or refused. One row per outbox row at most. */
+export const deliveries = sqliteTable('deliveries', {
+  outboxId: integer('outbox_id')
+    .primaryKey()
+    .references(() => outbox.id),
+  sink: text('sink').notNull(),
+  /** `rejected`: the sink refused the indicator's content; its message is kept and it is not retried. */
+  outcome: text('outcome', { enum: ['delivered', 'rejected'] }).notNull(),
+  message: text('message'),
+  deliveredAt: integer('delivered_at').notNull(),
+  cycleId: text('cycle_id'),
+});
+
+/** What a sink wrote for a batch it has not yet marked delivered (e.g. a file offset), so a retry can undo it. Cleared in the same transaction that writes the deliveries. */
+export const sinkInflight = sqliteTable('sink_inflight', {
+  sink: text('sink').primaryKey(),
+  /** JSON, owned by the sink. */
+  state: text('state').notNull(),
+});
+
+export const cycles = sqliteTable('cycles', {
+  id: text('id').primaryKey(),
+  startedAt: integer('started_at').notNull(),
+  finishedAt: integer('finished_at'),
+  /** JSON: the cycle report. */
+  stats: text('stats'),
+});
+
+/** The cycle's enrichment work list; IngestCycle pages through it by `seq`. */
+export const cycleWork = sqliteTable(
+  'cycle_work',
+  {
+    cycleId: text('cycle_id').notNull(),
+    seq: integer('seq').notNull(),
+    iocId: integer('ioc_id')
+      .notNull()
+      .references(() => iocs.id),
+  },
+  (t) => [primaryKey({ columns: [t.cycleId, t.seq] })],
+);
+
+/** Per-source watermarks and conditional-request validators; moved only after a successful pull. */
+export const sourceState = sqliteTable('source_state', {
+  source: text('source').primaryKey(),
+  watermark: text('watermark'),
+  etag: text('etag'),
+  lastModified: text('last_modified'),
+  lastSuccessAt: integer('last_success_at'),
+  lastError: text('last_error'),
+  updatedAt: integer('updated_at')
+    .notNull()
+    .default(sql`(unixepoch() * 1000)`),
+});

@@ -1,0 +1,53 @@
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import type { StoreDb } from './open.js';
+import { cycleWork, iocs } from './schema.js';
+
+/**
+ * Writes the cycle's enrichment work list: IOCs never scored and IOCs an analyst asked to re-enrich,
+ * the most corroborated first. Idempotent: a retried plan rewrites the same list.
+ * @returns how many IOCs were planned
+ */
+export function planWork(db: StoreDb, cycleId: string): number {
+  return db.transaction((tx) => {
+    tx.delete(cycleWork).where(eq(cycleWork.cycleId, cycleId)).run();
+    const result = tx.run(sql`
+      insert into cycle_work (cycle_id, seq, ioc_id)
+      select ${cycleId}, row_number() over (order by sources desc, best_confidence desc, id), id
+      from (
+        select i.id,
+               count(distinct s.source) as sources,
+               max(coalesce(s.confidence, 0)) as best_confidence
+        from iocs i join sightings s on s.ioc_id = i.id
+        where i.status = 'new' or (i.force_enrich = 1 and i.status != 'allowlisted')
+        group by i.id
+      )`);
+    return result.changes;
+  });
+}
+
+export interface WorkItem {
+  seq: number;
+  key: string;
+}
+
+/** The next page of the cycle's work list after `afterSeq`, in order. */
+export function workPage(db: StoreDb, cycleId: string, afterSeq: number, limit: number): WorkItem[] {
+  return db
+    .select({ seq: cycleWork.seq, key: iocs.key })
+    .from(cycleWork)
+    .innerJoin(iocs, eq(iocs.id, cycleWork.iocId))
+    .where(and(eq(cycleWork.cycleId, cycleId), gt(cycleWork.seq, afterSeq)))
+    .orderBy(asc(cycleWork.seq))
+    .limit(limit)
+    .all();
+}
+
+/** Allowlisted IOCs whose stored score is not yet the allowlist's 0 (newly listed, or never scored). */
+export function allowlistedAwaitingZero(db: StoreDb): string[] {
+  return db
+    .select({ key: iocs.key })
+    .from(iocs)
+    .where(and(eq(iocs.status, 'allowlisted'), sql`coalesce(${iocs.score}, -1) != 0`))
+    .all()
+    .map((r) => r.key);
+}

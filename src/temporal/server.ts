@@ -1,0 +1,155 @@
+import { Client, Connection } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Config } from '../config/index.js';
+import { serverExecutable } from './binaries.js';
+import { ensureSearchAttributes } from './search-attributes.js';
+
+export interface TemporalHandle {
+  connection: Connection;
+  client: Client;
+  /** host:port of the frontend actually used. */
+  address: string;
+  /** True when this process started the dev server (and stops it on close). */
+  startedDevServer: boolean;
+  close(): Promise<void>;
+}
+
+export interface EnsureTemporalOptions {
+  /** Start a local dev server when nothing answers at the configured address. @default true */
+  startDevServer?: boolean;
+  /** Log sink for what this does. */
+  say?: (line: string) => void;
+}
+
+/**
+ * Connects to the configured Temporal frontend; when nothing answers there and the address is local,
+ * starts the Temporal CLI dev server with its database in the configured file (state survives restarts)
+ * and the Web UI on the configured port. Either way the search attributes are registered.
+ */
+export async function ensureTemporal(config: Config, options: EnsureTemporalOptions = {}): Promise<TemporalHandle> {
+  const { address, namespace, devServer } = config.temporal;
+  const say = options.say ?? (() => undefined);
+  let stopServer: (() => Promise<void>) | undefined;
+  let connection = await tryConnect(address);
+  if (!connection) {
+    const local = parseLocalAddress(address);
+    if (options.startDevServer === false || !local) {
+      throw new Error(
+        `No Temporal server answers at ${address} (config: temporal.address, env TEMPORAL_ADDRESS). ` +
+          (local ? 'Start one, or run `iocflow dev`.' : 'Check the address and that the server is up.'),
+      );
+    }
+    mkdirSync(dirname(devServer.dbPath), { recursive: true });
+    say(`starting the Temporal dev server on ${address} (database ${devServer.dbPath}, Web UI on port ${devServer.uiPort})`);
+    stopServer = await startDevServer(config, local);
+    connection = await Connection.connect({ address });
+  }
+  const added = await ensureSearchAttributes(connection, namespace);
+  if (added.length > 0) say(`registered search attributes ${added.join(', ')}`);
+  const client = new Client({ connection, namespace });
+  return {
+    connection,
+    client,
+    address,
+    startedDevServer: stopServer !== undefined,
+    async close() {
+      await connection.close();
+      await stopServer?.();
+    },
+  };
+}
+
+const DEV_SERVER_START_TIMEOUT_MS = 60_000;
+
+/**
+ * Runs `temporal server start-dev` as a child process with its output in a log file beside its database
+ * (stdout stays clean for machine-readable output). Without an installed CLI, the SDK's own download
+ * serves as a fallback through @temporalio/testing.
+ */
+async function startDevServer(config: Config, local: { host: string; port: number }): Promise<() => Promise<void>> {
+  const { namespace, devServer, address } = config.temporal;
+  // WAL keeps the dev server's single SQLite connection from serialising every write on fsync.
+  const pragmas = ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL'];
+  const executable = serverExecutable('cli');
+  if (executable.type !== 'existing-path') {
+    const env = await TestWorkflowEnvironment.createLocal({
+      server: {
+        executable,
+        ip: local.host,
+        port: local.port,
+        namespace,
+        dbFilename: devServer.dbPath,
+        ui: true,
+        uiPort: devServer.uiPort,
+        extraArgs: pragmas,
+      },
+    });
+    return () => env.teardown();
+  }
+  const log = openSync(join(dirname(devServer.dbPath), 'temporal-dev.log'), 'a');
+  const child = spawn(
+    executable.path,
+    [
+      'server',
+      'start-dev',
+      '--ip',
+      local.host,
+      '--port',
+      String(local.port),
+      '--ui-port',
+      String(devServer.uiPort),
+      '--db-filename',
+      devServer.dbPath,
+      '--namespace',
+      namespace,
+      '--log-level',
+      'warn',
+      ...pragmas,
+    ],
+    { stdio: ['ignore', log, log] },
+  );
+  closeSync(log);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + DEV_SERVER_START_TIMEOUT_MS;
+  for (;;) {
+    const probe = await tryConnect(address);
+    if (probe) {
+      await probe.close();
+      break;
+    }
+    const code = await Promise.race([exited, sleep(250).then(() => 'running' as const)]);
+    if (code !== 'running') {
+      throw new Error(`the Temporal dev server exited (code ${code}); see ${join(dirname(devServer.dbPath), 'temporal-dev.log')}`);
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the Temporal dev server did not answer on ${address} within ${DEV_SERVER_START_TIMEOUT_MS / 1000}s`);
+    }
+  }
+  return async () => {
+    if (child.exitCode !== null) return;
+    child.kill('SIGTERM');
+    const stopped = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
+    if (!stopped) child.kill('SIGKILL');
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function tryConnect(address: string): Promise<Connection | undefined> {
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: '2 seconds' });
+    await connection.workflowService.getSystemInfo({});
+    return connection;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseLocalAddress(address: string): { host: string; port: number } | undefined {
+  const match = /^(localhost|127\.0\.0\.1|\[::1\]|::1):(\d+)$/.exec(address);
+  return match ? { host: match[1] === 'localhost' ? '127.0.0.1' : match[1]!, port: Number(match[2]) } : undefined;
+}

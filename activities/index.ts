@@ -94,10 +94,16 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Scores one IOC and queues its deliveries. */
-    async scoreIoc(input: { key: string; cycleId?: string }): Promise<EnrichIocResult & Omit<IocStatus, 'stage'> & { sources: string[] }> {
+    async scoreIoc(input: {
+      key: string;
+      cycleId?: string;
+    }): Promise<EnrichIocResult & Omit<IocStatus, 'stage'> & { sources: string[] }> {
       const scored = scoreAndRecord(db, config, input.key, input.cycleId ?? null, now());
       if (!scored) {
-        throw ApplicationFailure.nonRetryable(`IOC ${input.key} is not in the store`, FAILURE_TYPES.iocNotFound);
+        throw ApplicationFailure.nonRetryable(
+          `IOC ${input.key} is not in the store`,
+          FAILURE_TYPES.iocNotFound,
+        );
       }
       return {
         key: input.key,

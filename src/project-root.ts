@@ -10,7 +10,8 @@ export const PROJECT_ROOT: string = (() => {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'drizzle'))) {
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the iocflow project root (package.json beside drizzle/)');
+    if (parent === dir)
+      throw new Error('cannot find the iocflow project root (package.json beside drizzle/)');
     dir = parent;
   }
   return dir;

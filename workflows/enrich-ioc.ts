@@ -13,7 +13,11 @@ import {
 
 const scoring = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: [FAILURE_TYPES.iocNotFound] },
+  retry: {
+    maximumInterval: '30 seconds',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: [FAILURE_TYPES.iocNotFound],
+  },
 });
 
 /**
@@ -32,7 +36,10 @@ export async function EnrichIoc(input: EnrichIocInput): Promise<EnrichIocResult>
   do {
     again = false;
     setStage(status, 'scoring');
-    const scored = await scoring.scoreIoc({ key: input.key, ...(input.cycleId ? { cycleId: input.cycleId } : {}) });
+    const scored = await scoring.scoreIoc({
+      key: input.key,
+      ...(input.cycleId ? { cycleId: input.cycleId } : {}),
+    });
     result = {
       key: scored.key,
       score: scored.score,
@@ -40,7 +47,11 @@ export async function EnrichIoc(input: EnrichIocInput): Promise<EnrichIocResult>
       scoreVersion: scored.scoreVersion,
       changed: scored.changed,
     };
-    Object.assign(status, { score: scored.score, severity: scored.severity, explanation: scored.explanation });
+    Object.assign(status, {
+      score: scored.score,
+      severity: scored.severity,
+      explanation: scored.explanation,
+    });
     upsertSearchAttributes([
       { key: SEARCH_ATTRIBUTES.iocScore, value: scored.score },
       { key: SEARCH_ATTRIBUTES.iocSources, value: scored.sources },

@@ -28,7 +28,11 @@ import { EnrichIoc } from './enrich-ioc.js';
 
 const bookkeeping = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
-  retry: { maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: [FAILURE_TYPES.notConfigured] },
+  retry: {
+    maximumInterval: '30 seconds',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: [FAILURE_TYPES.notConfigured],
+  },
 });
 
 const collecting = proxyActivities<Activities>({
@@ -41,7 +45,11 @@ const collecting = proxyActivities<Activities>({
 const delivering = proxyActivities<Activities>({
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '2 minutes',
-  retry: { maximumInterval: '1 minute', maximumAttempts: 8, nonRetryableErrorTypes: [FAILURE_TYPES.notConfigured] },
+  retry: {
+    maximumInterval: '1 minute',
+    maximumAttempts: 8,
+    nonRetryableErrorTypes: [FAILURE_TYPES.notConfigured],
+  },
 });
 
 /** Work-list page size: small enough that a page is a few KB of history. */

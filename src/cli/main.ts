@@ -1,8 +1,10 @@
-import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, loadConfig, resolveConfigPath } from '../config/index.js';
+import type { Client } from '@temporalio/client';
+import { ConfigError, loadConfig, resolveConfigPath, type Config } from '../config/index.js';
+import type { CycleReport } from '../shared/messages.js';
 import { CycleAlreadyRunningError, runningCycle, startCycleNow, webUiLink } from '../temporal/cycles.js';
 import { applySchedule, describeSchedule, triggerSchedule } from '../temporal/schedule.js';
+import { installSdkLogger } from '../temporal/logging.js';
 import { ensureTemporal } from '../temporal/server.js';
 import { startWorker } from '../../worker.js';
 import { formatCycleReport } from './format.js';
@@ -13,13 +15,7 @@ export const EXIT = { ok: 0, failure: 1, usage: 2, busy: 3 } as const;
 
 const say = (line: string) => process.stderr.write(`iocflow: ${line}\n`);
 
-// The SDK's own logs (worker state, bundler) go to stderr at WARN unless asked for more.
-Runtime.install({ logger: new DefaultLogger(logLevel(process.env.IOCFLOW_LOG_LEVEL)) });
-
-function logLevel(value: string | undefined): LogLevel {
-  const level = (value ?? 'warn').toUpperCase();
-  return (['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const).find((l) => l === level) ?? 'WARN';
-}
+installSdkLogger();
 
 const program = new Command()
   .name('iocflow')
@@ -28,7 +24,10 @@ const program = new Command()
   .exitOverride();
 
 const configOption = () =>
-  new Option('-c, --config <file>', 'config file (default: $IOCFLOW_CONFIG, ./config.yaml, then the bundled example)');
+  new Option(
+    '-c, --config <file>',
+    'config file (default: $IOCFLOW_CONFIG, ./config.yaml, then the bundled example)',
+  );
 
 program
   .command('dev')
@@ -48,7 +47,9 @@ program
       await temporal.close();
       runtime.close();
     });
-    say(`schedule ${runtime.config.schedule.id}: ${await applySchedule(temporal.client, runtime.config)} (every ${runtime.config.schedule.every})`);
+    say(
+      `schedule ${runtime.config.schedule.id}: ${await applySchedule(temporal.client, runtime.config)} (every ${runtime.config.schedule.every})`,
+    );
     const handle = await startOrAttach(temporal.client, runtime.config);
     say(`cycle ${handle.workflowId}: ${webUiLink(runtime.config, handle.workflowId)}`);
     const report = await handle.result();
@@ -96,7 +97,9 @@ program
     }
   });
 
-const schedule = program.command('schedule').description('Manage the Temporal Schedule that starts a cycle every interval.');
+const schedule = program
+  .command('schedule')
+  .description('Manage the Temporal Schedule that starts a cycle every interval.');
 
 schedule
   .command('apply')
@@ -165,7 +168,7 @@ program
 
 async function withClient(
   configPath: string | undefined,
-  fn: (client: import('@temporalio/client').Client, config: import('../config/index.js').Config) => Promise<void>,
+  fn: (client: Client, config: Config) => Promise<void>,
 ): Promise<void> {
   const { config } = loadConfig(resolveConfigPath(configPath));
   const temporal = await ensureTemporal(config, { say, startDevServer: false });
@@ -177,14 +180,14 @@ async function withClient(
 }
 
 /** `dev` attaches to a cycle that is already running rather than failing. */
-async function startOrAttach(client: import('@temporalio/client').Client, config: import('../config/index.js').Config) {
+async function startOrAttach(client: Client, config: Config) {
   try {
     return await startCycleNow(client, config);
   } catch (err) {
     if (!(err instanceof CycleAlreadyRunningError)) throw err;
     say(`a cycle is already running: following ${err.workflowId}`);
     const id = (await runningCycle(client, config)) ?? err.workflowId;
-    return client.workflow.getHandle<() => Promise<import('../shared/messages.js').CycleReport>>(id);
+    return client.workflow.getHandle<() => Promise<CycleReport>>(id);
   }
 }
 
@@ -203,7 +206,7 @@ function onceStopped(cleanup: () => Promise<void>): Promise<void> {
 
 function formatObject(value: Record<string, unknown>): string {
   return Object.entries(value)
-    .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
     .join('\n')
     .concat('\n');
 }

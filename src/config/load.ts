@@ -29,7 +29,11 @@ export interface LoadedConfig {
 /**
  * Picks the config file: an explicit path, then IOCFLOW_CONFIG, then ./config.yaml, then the bundled example.
  */
-export function resolveConfigPath(explicit?: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+export function resolveConfigPath(
+  explicit?: string,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): string {
   if (explicit) return resolve(cwd, explicit);
   if (env.IOCFLOW_CONFIG) return resolve(cwd, env.IOCFLOW_CONFIG);
   const local = resolve(cwd, 'config.yaml');
@@ -42,7 +46,9 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(file, [`cannot read the file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
+    throw new ConfigError(file, [
+      `cannot read the file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    ]);
   }
   return parseConfig(text, file, env);
 }
@@ -53,7 +59,9 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     raw = parseYaml(text) ?? {};
   } catch (err) {
     const where = err instanceof YAMLParseError && err.linePos ? ` (line ${err.linePos[0].line})` : '';
-    throw new ConfigError(file, [`not valid YAML${where}: ${err instanceof Error ? err.message.split('\n')[0] : ''}`]);
+    throw new ConfigError(file, [
+      `not valid YAML${where}: ${err instanceof Error ? err.message.split('\n')[0] : ''}`,
+    ]);
   }
   const secrets: string[] = [];
   const problems: string[] = [];
@@ -77,18 +85,22 @@ function interpolateEnv(
   problems: string[],
 ): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, fallback?: string) => {
-      const found = env[name];
-      if (found !== undefined && found !== '') {
-        secrets.push(found);
-        return found;
-      }
-      if (fallback !== undefined) return fallback;
-      problems.push(`${formatPath(path)}: environment variable ${name} is not set`);
-      return '';
-    });
+    return value.replace(
+      /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+      (_m, name: string, fallback?: string) => {
+        const found = env[name];
+        if (found !== undefined && found !== '') {
+          secrets.push(found);
+          return found;
+        }
+        if (fallback !== undefined) return fallback;
+        problems.push(`${formatPath(path)}: environment variable ${name} is not set`);
+        return '';
+      },
+    );
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, [...path, i], env, secrets, problems));
+  if (Array.isArray(value))
+    return value.map((v, i) => interpolateEnv(v, [...path, i], env, secrets, problems));
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(
       Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, [...path, k], env, secrets, problems)]),
@@ -98,15 +110,26 @@ function interpolateEnv(
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  const where = formatPath(issue.path as (string | number)[]);
-  if (issue.code === 'unrecognized_keys') {
-    return `${where || '(top level)'}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+  const where = formatPath(issue.path);
+  const at = where || '(top level)';
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `${at}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+    case 'invalid_key':
+      return `${at}: not a valid name (${issue.issues.map((i) => i.message).join('; ')})`;
+    case 'invalid_type':
+      if (issue.input === undefined) return `${at}: required (${issue.expected})`;
+      return `${at}: expected ${issue.expected}`;
+    default:
+      return `${at}: ${issue.message}`;
   }
-  return `${where || '(top level)'}: ${issue.message}`;
 }
 
 function formatPath(path: readonly (string | number | symbol)[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+    .join('.')
+    .replace(/\.\[/g, '[');
 }
 
 /** File paths in the config are relative to the config file, so a config works from any directory. */

@@ -14,7 +14,9 @@ const sourceBase = {
   enabled: z.boolean().default(true).describe('Pull this source in each cycle.'),
   reliability: confidence
     .default(50)
-    .describe('How far the source is trusted (0–100); the scorer uses it when an entry has no confidence of its own.'),
+    .describe(
+      'How far the source is trusted (0–100); the scorer uses it when an entry has no confidence of its own.',
+    ),
   tags: z.array(z.string()).default([]).describe('Tags added to every sighting from this source.'),
 };
 
@@ -33,7 +35,9 @@ const fileSink = z
     type: z.literal('file'),
     enabled: z.boolean().default(true),
     path: z.string().min(1).describe('JSONL file the sink appends to.'),
-    threshold: confidence.optional().describe('Deliver IOCs whose score is at least this; default: scoring.threshold.'),
+    threshold: confidence
+      .optional()
+      .describe('Deliver IOCs whose score is at least this; default: scoring.threshold.'),
     batchSize: z.number().int().min(1).max(10_000).default(500),
   })
   .strict();
@@ -52,14 +56,23 @@ export const configSchema = z
           .default('localhost:7233')
           .describe('Temporal frontend host:port; the TEMPORAL_ADDRESS environment variable overrides it.'),
         namespace: z.string().default('default'),
-        taskQueue: z.string().default('iocflow').describe('Task queue of workflows and non-vendor activities.'),
-        webUiUrl: z.string().url().default('http://localhost:8233').describe('Base URL used in printed links.'),
+        taskQueue: z
+          .string()
+          .default('iocflow')
+          .describe('Task queue of workflows and non-vendor activities.'),
+        webUiUrl: z
+          .string()
+          .url()
+          .default('http://localhost:8233')
+          .describe('Base URL used in printed links.'),
         devServer: z
           .object({
             dbPath: z
               .string()
               .default('data/temporal.db')
-              .describe('SQLite file of the local dev server (state survives restarts). Paths are relative to the config file.'),
+              .describe(
+                'SQLite file of the local dev server (state survives restarts). Paths are relative to the config file.',
+              ),
             uiPort: z.number().int().min(1).max(65535).default(8233),
           })
           .strict()
@@ -77,7 +90,10 @@ export const configSchema = z
       .object({
         id: z.string().default('iocflow-cycle'),
         every: duration.default('4h'),
-        overlap: z.enum(['skip', 'buffer_one']).default('skip').describe('What a tick does while a cycle still runs.'),
+        overlap: z
+          .enum(['skip', 'buffer_one'])
+          .default('skip')
+          .describe('What a tick does while a cycle still runs.'),
         catchupWindow: duration
           .default('1h')
           .describe('How late a missed tick may still start after an outage; shorter than `every`.'),

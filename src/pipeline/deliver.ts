@@ -1,6 +1,13 @@
 import type { SinkReport } from '../shared/messages.js';
 import type { Sink } from '../sinks/index.js';
-import { countPending, markSettled, pendingDeliveries, readInflight, writeInflight, type StoreDb } from '../store/index.js';
+import {
+  countPending,
+  markSettled,
+  pendingDeliveries,
+  readInflight,
+  writeInflight,
+  type StoreDb,
+} from '../store/index.js';
 
 export interface DeliverOptions {
   cycleId: string | null;

@@ -24,7 +24,10 @@ export function fileSink(name: string, config: FileConfig): Sink {
       await mkdir(dirname(config.path), { recursive: true });
       const inflight = context.readInflight() as FileInflight | undefined;
       if (inflight) await truncate(config.path, inflight.offset).catch(ignoreMissing);
-      const offset = await stat(config.path).then((s) => s.size, () => 0);
+      const offset = await stat(config.path).then(
+        (s) => s.size,
+        () => 0,
+      );
       context.writeInflight({ offset } satisfies FileInflight);
       const handle = await open(config.path, 'a');
       try {

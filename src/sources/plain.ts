@@ -16,13 +16,19 @@ export function plainFileSource(name: string, config: PlainConfig): Source {
     name,
     config,
     pull(context: SourceContext): SourcePull {
-      return { pages: readPages(config.path, Number(context.resumeFrom ?? 0), context.signal), watermark: () => undefined };
+      return {
+        pages: readPages(config.path, Number(context.resumeFrom ?? 0), context.signal),
+        watermark: () => undefined,
+      };
     },
   };
 }
 
 async function* readPages(path: string, skipLines: number, signal?: AbortSignal): AsyncGenerator<SourcePage> {
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8', signal }), crlfDelay: Infinity });
+  const lines = createInterface({
+    input: createReadStream(path, { encoding: 'utf8', signal }),
+    crlfDelay: Infinity,
+  });
   let lineNo = 0;
   let entries: RawEntry[] = [];
   for await (const line of lines) {

@@ -92,7 +92,11 @@ export function markSettled(
 ): void {
   const rows = [
     ...settled.accepted.map((outboxId) => ({ outboxId, outcome: 'delivered' as const, message: null })),
-    ...settled.rejected.map((r) => ({ outboxId: r.outboxId, outcome: 'rejected' as const, message: r.message })),
+    ...settled.rejected.map((r) => ({
+      outboxId: r.outboxId,
+      outcome: 'rejected' as const,
+      message: r.message,
+    })),
   ];
   db.transaction((tx) => {
     if (rows.length > 0) {

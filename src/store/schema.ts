@@ -15,7 +15,9 @@ export const iocs = sqliteTable(
     firstSeen: integer('first_seen').notNull(),
     lastSeen: integer('last_seen').notNull(),
     /** new → scored; allowlisted IOCs are stored but never delivered. */
-    status: text('status', { enum: ['new', 'scored', 'allowlisted'] }).notNull().default('new'),
+    status: text('status', { enum: ['new', 'scored', 'allowlisted'] })
+      .notNull()
+      .default('new'),
     /** Name of the allowlist that matched, if any. */
     allowlist: text('allowlist'),
     score: integer('score'),

@@ -98,7 +98,8 @@ export function recordScore(
       .where(eq(iocs.id, iocId))
       .run();
     if (!unchanged) {
-      for (const { sink, threshold } of sinks) queueForSink(tx, iocId, sink, version, result.score >= threshold, now);
+      for (const { sink, threshold } of sinks)
+        queueForSink(tx, iocId, sink, version, result.score >= threshold, now);
     }
     return { version, changed: !unchanged };
   });

@@ -38,7 +38,12 @@ export function recordSightings(db: StoreDb, batch: readonly Sighting[], cycleId
       const chunk = entries.slice(i, i + CHUNK);
       const keys = [...new Set(chunk.map((s) => s.key))];
       const known = new Set(
-        tx.select({ key: iocs.key }).from(iocs).where(inArray(iocs.key, keys)).all().map((r) => r.key),
+        tx
+          .select({ key: iocs.key })
+          .from(iocs)
+          .where(inArray(iocs.key, keys))
+          .all()
+          .map((r) => r.key),
       );
       newIocs += keys.filter((k) => !known.has(k)).length;
       const ids = new Map(
@@ -112,7 +117,8 @@ function mergeDuplicates(batch: readonly Sighting[]): Map<string, Sighting> {
     merged.set(id, {
       ...prior,
       tags: [...new Set([...prior.tags, ...s.tags])],
-      confidence: prior.confidence === undefined ? s.confidence : Math.max(prior.confidence, s.confidence ?? 0),
+      confidence:
+        prior.confidence === undefined ? s.confidence : Math.max(prior.confidence, s.confidence ?? 0),
       seenAt: Math.max(prior.seenAt, s.seenAt),
     });
   }

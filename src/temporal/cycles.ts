@@ -29,11 +29,14 @@ export async function startCycleNow(
 ): Promise<WorkflowHandle<(input: IngestCycleInput) => Promise<CycleReport>>> {
   const running = await runningCycle(client, config);
   if (running) throw new CycleAlreadyRunningError(running);
-  return client.workflow.start<(input: IngestCycleInput) => Promise<CycleReport>>(WORKFLOW_TYPES.ingestCycle, {
-    taskQueue: config.temporal.taskQueue,
-    workflowId: `${config.schedule.id}-manual-${now.toISOString().replace(/\.\d{3}Z$/, 'Z')}`,
-    args: [{}],
-  });
+  return client.workflow.start<(input: IngestCycleInput) => Promise<CycleReport>>(
+    WORKFLOW_TYPES.ingestCycle,
+    {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: `${config.schedule.id}-manual-${now.toISOString().replace(/\.\d{3}Z$/, 'Z')}`,
+      args: [{}],
+    },
+  );
 }
 
 /** Web UI page of a workflow execution. */

@@ -29,7 +29,10 @@ export interface EnsureTemporalOptions {
  * starts the Temporal CLI dev server with its database in the configured file (state survives restarts)
  * and the Web UI on the configured port. Either way the search attributes are registered.
  */
-export async function ensureTemporal(config: Config, options: EnsureTemporalOptions = {}): Promise<TemporalHandle> {
+export async function ensureTemporal(
+  config: Config,
+  options: EnsureTemporalOptions = {},
+): Promise<TemporalHandle> {
   const { address, namespace, devServer } = config.temporal;
   const say = options.say ?? (() => undefined);
   let stopServer: (() => Promise<void>) | undefined;
@@ -43,7 +46,9 @@ export async function ensureTemporal(config: Config, options: EnsureTemporalOpti
       );
     }
     mkdirSync(dirname(devServer.dbPath), { recursive: true });
-    say(`starting the Temporal dev server on ${address} (database ${devServer.dbPath}, Web UI on port ${devServer.uiPort})`);
+    say(
+      `starting the Temporal dev server on ${address} (database ${devServer.dbPath}, Web UI on port ${devServer.uiPort})`,
+    );
     stopServer = await startDevServer(config, local);
     connection = await Connection.connect({ address });
   }
@@ -69,7 +74,10 @@ const DEV_SERVER_START_TIMEOUT_MS = 60_000;
  * (stdout stays clean for machine-readable output). Without an installed CLI, the SDK's own download
  * serves as a fallback through @temporalio/testing.
  */
-async function startDevServer(config: Config, local: { host: string; port: number }): Promise<() => Promise<void>> {
+async function startDevServer(
+  config: Config,
+  local: { host: string; port: number },
+): Promise<() => Promise<void>> {
   const { namespace, devServer, address } = config.temporal;
   // WAL keeps the dev server's single SQLite connection from serialising every write on fsync.
   const pragmas = ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL'];
@@ -122,11 +130,15 @@ async function startDevServer(config: Config, local: { host: string; port: numbe
     }
     const code = await Promise.race([exited, sleep(250).then(() => 'running' as const)]);
     if (code !== 'running') {
-      throw new Error(`the Temporal dev server exited (code ${code}); see ${join(dirname(devServer.dbPath), 'temporal-dev.log')}`);
+      throw new Error(
+        `the Temporal dev server exited (code ${code}); see ${join(dirname(devServer.dbPath), 'temporal-dev.log')}`,
+      );
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`the Temporal dev server did not answer on ${address} within ${DEV_SERVER_START_TIMEOUT_MS / 1000}s`);
+      throw new Error(
+        `the Temporal dev server did not answer on ${address} within ${DEV_SERVER_START_TIMEOUT_MS / 1000}s`,
+      );
     }
   }
   return async () => {
@@ -151,5 +163,7 @@ async function tryConnect(address: string): Promise<Connection | undefined> {
 
 function parseLocalAddress(address: string): { host: string; port: number } | undefined {
   const match = /^(localhost|127\.0\.0\.1|\[::1\]|::1):(\d+)$/.exec(address);
-  return match ? { host: match[1] === 'localhost' ? '127.0.0.1' : match[1]!, port: Number(match[2]) } : undefined;
+  return match
+    ? { host: match[1] === 'localhost' ? '127.0.0.1' : match[1]!, port: Number(match[2]) }
+    : undefined;
 }

@@ -1,0 +1,3 @@
+import { installSdkLogger } from '../../src/temporal/logging.js';
+
+installSdkLogger();

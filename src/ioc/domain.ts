@@ -23,9 +23,10 @@ const PUBLIC_SUFFIX_OPTIONS = {
  * of the public suffix list, and not itself a public suffix (`co.uk` is rejected).
  */
 export function canonicaliseDomain(text: string): DomainCanonical {
-  let name = text.toLowerCase();
-  if (name.endsWith('.')) name = name.slice(0, -1);
+  let name = text;
+  if (name.charCodeAt(name.length - 1) === 46) name = name.slice(0, -1);
   if (name === '') return { ok: false, reason: 'bad_domain', detail: 'empty host name' };
+  if (!isLowercaseAscii(name)) name = name.toLowerCase();
   if (needsIdnaConversion(name)) {
     const ascii = domainToASCII(name);
     if (ascii === '') return { ok: false, reason: 'bad_domain', detail: 'not a valid internationalised domain name' };
@@ -41,10 +42,23 @@ export function canonicaliseDomain(text: string): DomainCanonical {
   return { ok: true, value: name };
 }
 
+function isLowercaseAscii(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 65 && c <= 90) || c > 127) return false;
+  }
+  return true;
+}
+
 /** True when the name has non-ASCII characters or punycode labels that domainToASCII must check. */
 function needsIdnaConversion(name: string): boolean {
-  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) > 127) return true;
-  return name.startsWith('xn--') || name.includes('.xn--');
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c > 127) return true;
+    // `xn--` at the start of a label
+    if (c === 120 && (i === 0 || name.charCodeAt(i - 1) === 46) && name.startsWith('n--', i + 1)) return true;
+  }
+  return false;
 }
 
 function describeLdhProblem(name: string): string | undefined {

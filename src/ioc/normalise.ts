@@ -90,12 +90,12 @@ function detectAndCanonicalise(value: string): Outcome {
     if (hashType !== undefined) return indicator(hashType, text.toLowerCase());
     if (text.length >= 24) return rejected('bad_hash_length', `${text.length} hex characters is not an md5 (32), sha1 (40) or sha256 (64)`);
   }
-  if (hasWhitespaceOrControl(text)) return rejected('unknown_type', 'contains whitespace');
-  if (/^mailto:/i.test(text)) text = text.slice(7);
+  if ((text.charCodeAt(0) | 32) === 109 && /^mailto:/i.test(text)) text = text.slice(7);
   if (text.includes('@')) return emailOutcome(text);
   if (text.startsWith('[') || text.includes(':')) return ipWithOptionalPort(text, 'any');
   if (looksLikeIpAddress(text) || endsInNumericLabel(text)) return ipOutcome(text, 'any');
   if (!text.includes('.')) return rejected('unknown_type', 'not an IP, domain, URL, hash or email address');
+  if (hasWhitespaceOrControl(text)) return rejected('unknown_type', 'contains whitespace');
   return domainOutcome(text);
 }
 

@@ -2,16 +2,8 @@
 // put them back together before it can compare them. Every pattern here is anchored on a bracket,
 // a backslash, a scheme position or surrounding spaces, so none of them backtracks.
 
-/** Characters whose presence means a value may be defanged or wrapped; absent, refanging is skipped. */
-const MAY_BE_DEFANGED = /[[\](){}\\<>"'`\uFF0E\u3002\uFF61\s]|^[hf]xx|^fxp/i;
-
-/** `[.]`, `( . )`, `{dot}`, `[:]`, `[://]`, `[@]`, `(at)`, `[/]`, with optional spaces inside and around. */
-const BRACKETED = /\s*[[({]\s*(\.|dot|:\/\/|:|@|at|\/)\s*[\])}]\s*/gi;
-/** ` dot ` and ` DOT ` written as a word between spaces. */
-const SPACED_DOT = /\s+dot\s+/gi;
-/** `hxxp`, `hXXp`, `hxxps`, `hxxxp`, `fxp`, `fxps`, `fxxp`; only at the start and before `:` or a bracket. */
-const DEFANGED_SCHEME = /^(?:hx{2,3}p(s?)|fx{1,2}p(s?))(?=[:[({])/i;
-const FULL_WIDTH_DOTS = /[\uFF0E\u3002\uFF61]/g;
+/** A whole scheme name written `hxxp`, `hXXp`, `hxxps`, `hxxxp`, `fxp`, `fxps`, `fxxp`. */
+const DEFANGED_SCHEME = /^(?:hx{2,3}p(s?)|fx{1,2}p(s?))$/i;
 const OPENERS: Record<string, string> = { '"': '"', "'": "'", '`': '`', '<': '>', '(': ')', '[': ']', '{': '}' };
 
 const BRACKETED_SYMBOL: Record<string, string> = { '.': '.', dot: '.', ':': ':', '://': '://', '@': '@', at: '@', '/': '/' };
@@ -46,16 +38,48 @@ export function endWithoutTrailingPunctuation(value: string): number {
   return end;
 }
 
-/** Rewrites a defanged scheme (`hxxps[:]//`) at the start of the text. */
+/** Rewrites a defanged scheme (`hxxps`, `fxp`, `http[:]//`, `http[://]`) at the start of the text. */
 export function refangScheme(text: string): string {
-  if (!MAY_BE_DEFANGED.test(text)) return text;
-  let value = text.replace(DEFANGED_SCHEME, (match, httpS: string | undefined, ftpS: string | undefined) =>
-    match[0]!.toLowerCase() === 'h' ? `http${httpS ?? ''}` : `ftp${ftpS ?? ''}`,
-  );
-  value = value.replace(/^([a-z][a-z0-9+.-]*)\s*(?:\[:\]|\(:\)|\{:\})\s*\/\//i, '$1://');
-  value = value.replace(/^([a-z][a-z0-9+.-]*)\s*(?:\[:\/\/\]|\(:\/\/\)|\{:\/\/\})\s*/i, '$1://');
-  return value;
+  let end = 0;
+  while (end < text.length && end <= 30 && isSchemeChar(text.charCodeAt(end))) end++;
+  if (end === 0) return text;
+  let scheme = text.slice(0, end);
+  let rest: string;
+  const next = text.charCodeAt(end);
+  if (next === 58 /* : */) {
+    if (!text.startsWith('//', end + 1)) return text;
+    if (!isDefangedSchemeName(scheme)) return text;
+    rest = text.slice(end + 3);
+  } else if (next === 91 || next === 40 || next === 123 || next === 32 /* [ ( { space */) {
+    const separator = BRACKETED_SCHEME_SEPARATOR.exec(text.slice(end));
+    if (!separator) return text;
+    rest = text.slice(end + separator[0].length);
+  } else {
+    return text;
+  }
+  if (isDefangedSchemeName(scheme)) {
+    scheme = scheme.replace(DEFANGED_SCHEME, (match, httpS: string | undefined, ftpS: string | undefined) =>
+      (match.charCodeAt(0) | 32) === 104 ? `http${httpS ?? ''}` : `ftp${ftpS ?? ''}`,
+    );
+  }
+  return `${scheme}://${rest}`;
 }
+
+function isDefangedSchemeName(scheme: string): boolean {
+  const first = scheme.charCodeAt(0) | 32;
+  return (first === 104 || first === 102) && (scheme.includes('x') || scheme.includes('X')) && DEFANGED_SCHEME.test(scheme);
+}
+
+function isSchemeChar(c: number): boolean {
+  // RFC 3986 also allows `.` in a scheme; no scheme an indicator may have contains one.
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 43 || c === 45;
+}
+
+/** Refanges a scheme separator written `[:]//`, `(:)//`, `[://]`, with optional spaces. */
+const BRACKETED_SCHEME_SEPARATOR = /^\s*(?:[[({]:[\])}]\s*\/\/|[[({]:\/\/[\])}])\s*/;
+
+/** One pass over every host-level defang style; the replacer maps each match to its symbol. */
+const HOST_DEFANG = /\s*[[({]\s*(\.|dot|:\/\/|:|@|at|\/)\s*[\])}]\s*|\s+dot\s+|\\\.|[\uFF0E\u3002\uFF61]/gi;
 
 /**
  * Refangs a host, an address or a whole non-URL value: bracketed symbols, ` dot `, `\.`,
@@ -63,15 +87,25 @@ export function refangScheme(text: string): string {
  * normalising a canonical value again gives the same value.
  */
 export function refangHost(text: string): string {
-  if (!MAY_BE_DEFANGED.test(text)) return text;
   let value = text;
-  for (;;) {
-    const next = value
-      .replace(FULL_WIDTH_DOTS, '.')
-      .replace(BRACKETED, (_match, symbol: string) => BRACKETED_SYMBOL[symbol.toLowerCase()] ?? symbol)
-      .replace(SPACED_DOT, '.')
-      .replaceAll('\\.', '.');
+  while (mayHaveHostDefang(value)) {
+    const next = value.replace(HOST_DEFANG, refangedSymbol);
     if (next === value) return value;
     value = next;
   }
+  return value;
+}
+
+/** A bracketed symbol maps to itself (`dot` and `at` to `.` and `@`); the other styles are all dots. */
+function refangedSymbol(_match: string, symbol: string | undefined): string {
+  return symbol === undefined ? '.' : (BRACKETED_SYMBOL[symbol.toLowerCase()] ?? symbol);
+}
+
+/** A single scan instead of a regex: almost every value has none of these characters. */
+function mayHaveHostDefang(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 91 || c === 40 || c === 123 || c === 92 || c <= 32 || c === 0xff0e || c === 0x3002 || c === 0xff61) return true;
+  }
+  return false;
 }

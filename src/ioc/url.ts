@@ -11,7 +11,7 @@ import type { RejectReason } from './types.js';
 /** Schemes an indicator URL may have, with the default port that canonical form leaves out. */
 export const URL_DEFAULT_PORTS: Readonly<Record<string, number>> = { http: 80, https: 443, ftp: 21, ftps: 990, sftp: 22 };
 
-const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]{0,30}):\/\//;
+const SCHEME = /^([a-zA-Z][a-zA-Z0-9+-]{0,30}):\/\//;
 
 /** A host as it appears in a canonical URL, typed as the indicator it would be on its own. */
 export interface UrlHost {
@@ -22,8 +22,15 @@ export interface UrlHost {
 
 export type UrlCanonical = { ok: true; value: string; host: UrlHost } | { ok: false; reason: RejectReason; detail: string };
 
+/** True when the text starts with `scheme://`; a scan, because most values tested are not URLs. */
 export function hasScheme(text: string): boolean {
-  return SCHEME.test(text);
+  let end = 0;
+  while (end < text.length && end <= 31) {
+    const c = text.charCodeAt(end);
+    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (end > 0 && ((c >= 48 && c <= 57) || c === 43 || c === 45)))) break;
+    end++;
+  }
+  return end > 0 && text.startsWith('://', end);
 }
 
 /**

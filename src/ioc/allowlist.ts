@@ -321,6 +321,8 @@ interface Probe {
   lowerValue: string;
   /** The domain to walk up: the domain itself, a URL's host name, an email's domain. */
   domain?: string;
+  /** The domain and each parent of it, worked out once and shared by every list. */
+  domainChain?: string[];
   /** A URL's host as written in the URL, for exact entries. */
   hostValue?: string;
   v4Start?: number;
@@ -392,6 +394,7 @@ function probeOf({ type, value }: Indicator): Probe | undefined {
     default:
       break;
   }
+  if (probe.domain !== undefined) probe.domainChain = parentDomains(probe.domain);
   if (address !== undefined) {
     const v4 = parseIpv4(address);
     if (v4 >= 0) {
@@ -406,7 +409,9 @@ function probeOf({ type, value }: Indicator): Probe | undefined {
 
 function listMatches(list: CompiledAllowlist, probe: Probe): boolean {
   if (list.exact.size > 0 && (list.exact.has(probe.value) || (probe.hostValue !== undefined && list.exact.has(probe.hostValue)))) return true;
-  if (list.suffixes.size > 0 && probe.domain !== undefined && isUnderSuffix(list.suffixes, probe.domain)) return true;
+  if (list.suffixes.size > 0 && probe.domainChain !== undefined) {
+    for (const name of probe.domainChain) if (list.suffixes.has(name)) return true;
+  }
   if (list.ranges.size > 0) {
     if (probe.v4Start !== undefined && list.ranges.containsV4(probe.v4Start, probe.v4End)) return true;
     if (probe.v6Start !== undefined && list.ranges.containsV6(probe.v6Start, probe.v6End)) return true;
@@ -416,13 +421,9 @@ function listMatches(list: CompiledAllowlist, probe: Probe): boolean {
   return false;
 }
 
-/** Walks up the labels: `a.b.example.org` checks itself, `b.example.org`, `example.org`, `org`. */
-function isUnderSuffix(suffixes: Set<string>, domain: string): boolean {
-  let name = domain;
-  for (;;) {
-    if (suffixes.has(name)) return true;
-    const dot = name.indexOf('.');
-    if (dot < 0) return false;
-    name = name.slice(dot + 1);
-  }
+/** `a.b.example.org` → itself, `b.example.org`, `example.org`, `org`: what a suffix entry may be. */
+function parentDomains(domain: string): string[] {
+  const chain = [domain];
+  for (let dot = domain.indexOf('.'); dot >= 0; dot = domain.indexOf('.', dot + 1)) chain.push(domain.slice(dot + 1));
+  return chain;
 }

@@ -17,12 +17,26 @@ const PUBLIC_SUFFIX_OPTIONS = {
   mixedInputs: false,
 } as const;
 
+// Feeds repeat the same host names many times (in domains, URL hosts, email domains, and across
+// sources), so verdicts are remembered. Bounded: when full it is emptied and refilled.
+const MEMO_LIMIT = 100_000;
+const memo = new Map<string, DomainCanonical>();
+
 /**
  * Canonicalises a host name: lowercase, without the trailing root dot, IDN labels as punycode,
  * LDH labels of 1–63 characters, at most 253 in all, under a public suffix from the ICANN section
  * of the public suffix list, and not itself a public suffix (`co.uk` is rejected).
  */
 export function canonicaliseDomain(text: string): DomainCanonical {
+  const known = memo.get(text);
+  if (known !== undefined) return known;
+  const result = canonicaliseDomainUncached(text);
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(text, result);
+  return result;
+}
+
+function canonicaliseDomainUncached(text: string): DomainCanonical {
   let name = text;
   if (name.charCodeAt(name.length - 1) === 46) name = name.slice(0, -1);
   if (name === '') return { ok: false, reason: 'bad_domain', detail: 'empty host name' };

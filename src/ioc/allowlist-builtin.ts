@@ -17,7 +17,8 @@ const IP_TYPES: readonly IocType[] = ['ipv4', 'ipv6', 'cidr', 'url'];
 export const BUILTIN_ALLOWLISTS: readonly BuiltinAllowlist[] = [
   {
     name: 'builtin-reserved-ipv4',
-    description: 'IPv4 special-purpose ranges (RFC 6890 and successors): private, loopback, link-local, CGNAT, documentation, benchmarking, multicast, reserved',
+    description:
+      'IPv4 special-purpose ranges (RFC 6890 and successors): private, loopback, link-local, CGNAT, documentation, benchmarking, multicast, reserved',
     appliesTo: IP_TYPES,
     entries: [
       '0.0.0.0/8', // "this network" (RFC 791)
@@ -39,7 +40,8 @@ export const BUILTIN_ALLOWLISTS: readonly BuiltinAllowlist[] = [
   },
   {
     name: 'builtin-reserved-ipv6',
-    description: 'IPv6 special-purpose ranges (RFC 6890 and successors): unspecified, loopback, mapped, discard, documentation, benchmarking, unique-local, link-local, site-local, multicast',
+    description:
+      'IPv6 special-purpose ranges (RFC 6890 and successors): unspecified, loopback, mapped, discard, documentation, benchmarking, unique-local, link-local, site-local, multicast',
     appliesTo: IP_TYPES,
     entries: [
       '::/128', // unspecified
@@ -110,7 +112,8 @@ export const BUILTIN_ALLOWLISTS: readonly BuiltinAllowlist[] = [
   },
   {
     name: 'builtin-special-domains',
-    description: 'Reserved and special-use domain names (RFC 2606, RFC 6761, RFC 6762, RFC 8375) and reverse-DNS zones',
+    description:
+      'Reserved and special-use domain names (RFC 2606, RFC 6761, RFC 6762, RFC 8375) and reverse-DNS zones',
     appliesTo: ['domain', 'url', 'email'],
     entries: [
       '.example.com',

@@ -35,7 +35,8 @@ export function parseMispWarninglist(text: string): MispWarninglist {
     throw new Error(`not JSON (${error instanceof Error ? error.message : String(error)})`);
   }
   const parsed = mispWarninglistSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`not a MISP warninglist: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
+  if (!parsed.success)
+    throw new Error(`not a MISP warninglist: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
   const list = parsed.data.list.filter((entry): entry is string => typeof entry === 'string');
   return {
     name: parsed.data.name,

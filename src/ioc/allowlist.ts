@@ -7,7 +7,13 @@ import { resolve } from 'node:path';
 import { domainToASCII } from 'node:url';
 import { z } from 'zod';
 import { BUILTIN_ALLOWLISTS } from './allowlist-builtin.js';
-import { compileListRegex, parseMispWarninglist, parsePlainList, typesForMispAttributes, type MispListType } from './allowlist-formats.js';
+import {
+  compileListRegex,
+  parseMispWarninglist,
+  parsePlainList,
+  typesForMispAttributes,
+  type MispListType,
+} from './allowlist-formats.js';
 import { ipv6ToBigInt, parseCidr, parseIpv4, parseIpv6, type CidrBlock } from './ip.js';
 import { IpRangeSet } from './ip-ranges.js';
 import { normaliseEntry } from './normalise.js';
@@ -23,7 +29,10 @@ const allowlistListSchema = z
     /** File to read, relative to the config file's directory. */
     path: z.string().min(1).optional(),
     /** http(s) address to fetch the list from, with the injected fetchText. */
-    url: z.string().regex(/^https?:\/\//i, 'must be an http(s) URL').optional(),
+    url: z
+      .string()
+      .regex(/^https?:\/\//i, 'must be an http(s) URL')
+      .optional(),
     /** Inline entries (plain format only). */
     entries: z.array(z.string()).optional(),
     /**
@@ -34,9 +43,12 @@ const allowlistListSchema = z
     /** Indicator types the list is checked against. @default the MISP list's matching_attributes, or every type */
     types: z.array(z.enum(IOC_TYPES)).min(1).optional(),
   })
-  .refine((list) => [list.path, list.url, list.entries].filter((source) => source !== undefined).length === 1, {
-    message: 'give exactly one of path, url or entries',
-  })
+  .refine(
+    (list) => [list.path, list.url, list.entries].filter((source) => source !== undefined).length === 1,
+    {
+      message: 'give exactly one of path, url or entries',
+    },
+  )
   .refine((list) => !(list.format === 'misp' && list.entries !== undefined), {
     message: 'inline entries are plain format; a MISP list needs a path or url',
   });
@@ -91,22 +103,29 @@ export interface Allowlists {
  * naming the list and its file; a bad entry inside a list is skipped, counted and warned about.
  * @param config the `allowlists` section as written in config.yaml (defaults applied here)
  */
-export async function loadAllowlists(config: AllowlistsConfig | undefined, options: LoadAllowlistsOptions): Promise<Allowlists> {
+export async function loadAllowlists(
+  config: AllowlistsConfig | undefined,
+  options: LoadAllowlistsOptions,
+): Promise<Allowlists> {
   const parsed = allowlistsConfigSchema.safeParse(config ?? {});
-  if (!parsed.success) throw new Error(`allowlists config is invalid: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
+  if (!parsed.success)
+    throw new Error(`allowlists config is invalid: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
   const settings = parsed.data;
 
   const builtins = settings.builtin ? BUILTIN_ALLOWLISTS : [];
   const allNames = [...builtins.map((list) => list.name), ...settings.lists.map((list) => list.name)];
   const seen = new Set<string>();
   for (const name of allNames) {
-    if (seen.has(name)) throw new Error(`allowlists: two lists are named ${JSON.stringify(name)}; names must be unique`);
+    if (seen.has(name))
+      throw new Error(`allowlists: two lists are named ${JSON.stringify(name)}; names must be unique`);
     seen.add(name);
   }
   const off = new Set([...settings.off, ...(options.off ?? [])]);
   for (const name of off) {
     if (!seen.has(name)) {
-      throw new Error(`allowlists: cannot switch off ${JSON.stringify(name)}: no such list (lists: ${allNames.join(', ') || 'none'})`);
+      throw new Error(
+        `allowlists: cannot switch off ${JSON.stringify(name)}: no such list (lists: ${allNames.join(', ') || 'none'})`,
+      );
     }
   }
 
@@ -114,7 +133,17 @@ export async function loadAllowlists(config: AllowlistsConfig | undefined, optio
   const compiled: CompiledAllowlist[] = [];
   for (const builtin of builtins) {
     if (off.has(builtin.name)) continue;
-    compiled.push(compileList(builtin.name, 'builtin', 'plain', builtin.entries, new Set(builtin.appliesTo), 'exact', warnings));
+    compiled.push(
+      compileList(
+        builtin.name,
+        'builtin',
+        'plain',
+        builtin.entries,
+        new Set(builtin.appliesTo),
+        'exact',
+        warnings,
+      ),
+    );
   }
   for (const list of settings.lists) {
     if (off.has(list.name)) continue;
@@ -135,15 +164,22 @@ async function loadConfiguredList(
     try {
       text = await readFile(origin, 'utf8');
     } catch (error) {
-      throw new Error(`allowlist ${JSON.stringify(list.name)}: cannot read ${origin}: ${describeError(error)}`);
+      throw new Error(
+        `allowlist ${JSON.stringify(list.name)}: cannot read ${origin}: ${describeError(error)}`,
+      );
     }
   } else if (list.url !== undefined) {
     origin = list.url;
-    if (!options.fetchText) throw new Error(`allowlist ${JSON.stringify(list.name)}: ${list.url} needs a fetchText function to download it`);
+    if (!options.fetchText)
+      throw new Error(
+        `allowlist ${JSON.stringify(list.name)}: ${list.url} needs a fetchText function to download it`,
+      );
     try {
       text = await options.fetchText(list.url);
     } catch (error) {
-      throw new Error(`allowlist ${JSON.stringify(list.name)}: cannot fetch ${list.url}: ${describeError(error)}`);
+      throw new Error(
+        `allowlist ${JSON.stringify(list.name)}: cannot fetch ${list.url}: ${describeError(error)}`,
+      );
     }
   }
 
@@ -160,13 +196,17 @@ async function loadConfiguredList(
   }
   const types = list.types ? new Set<IocType>(list.types) : typesForMispAttributes(misp.matchingAttributes);
   if (types.size === 0) {
-    warnings.push(`allowlist ${JSON.stringify(list.name)}: matching_attributes ${misp.matchingAttributes.join(', ')} cover no iocflow indicator type; the list never matches`);
+    warnings.push(
+      `allowlist ${JSON.stringify(list.name)}: matching_attributes ${misp.matchingAttributes.join(', ')} cover no iocflow indicator type; the list never matches`,
+    );
   }
   const match = list.match ?? (misp.type === 'hostname' ? 'suffix' : 'exact');
   const compiledList = compileList(list.name, origin, misp.type, misp.list, types, match, warnings);
   if (misp.nonStringEntries > 0) {
     compiledList.skipped += misp.nonStringEntries;
-    warnings.push(`allowlist ${JSON.stringify(list.name)}: ${misp.nonStringEntries} entries are not strings and were skipped`);
+    warnings.push(
+      `allowlist ${JSON.stringify(list.name)}: ${misp.nonStringEntries} entries are not strings and were skipped`,
+    );
   }
   return compiledList;
 }
@@ -223,18 +263,27 @@ function compileList(
       list.entries++;
     } else {
       list.skipped++;
-      if (skippedExamples.length < 3) skippedExamples.push(`${JSON.stringify(entry.slice(0, 60))} (${problem})`);
+      if (skippedExamples.length < 3)
+        skippedExamples.push(`${JSON.stringify(entry.slice(0, 60))} (${problem})`);
     }
   }
   list.ranges = IpRangeSet.fromBlocks(blocks);
   if (list.skipped > 0) {
-    warnings.push(`allowlist ${JSON.stringify(name)}: skipped ${list.skipped} of ${entries.length} entries, e.g. ${skippedExamples.join(', ')}`);
+    warnings.push(
+      `allowlist ${JSON.stringify(name)}: skipped ${list.skipped} of ${entries.length} entries, e.g. ${skippedExamples.join(', ')}`,
+    );
   }
   return list;
 }
 
 /** Adds one entry; returns why it was skipped, or undefined. */
-function addEntry(list: CompiledAllowlist, kind: ListKind, entry: string, match: 'exact' | 'suffix', blocks: CidrBlock[]): string | undefined {
+function addEntry(
+  list: CompiledAllowlist,
+  kind: ListKind,
+  entry: string,
+  match: 'exact' | 'suffix',
+  blocks: CidrBlock[],
+): string | undefined {
   switch (kind) {
     case 'substring':
       list.substrings.push(entry.toLowerCase());
@@ -258,7 +307,13 @@ function addEntry(list: CompiledAllowlist, kind: ListKind, entry: string, match:
   }
 }
 
-function addValueEntry(list: CompiledAllowlist, kind: ListKind, entry: string, match: 'exact' | 'suffix', blocks: CidrBlock[]): string | undefined {
+function addValueEntry(
+  list: CompiledAllowlist,
+  kind: ListKind,
+  entry: string,
+  match: 'exact' | 'suffix',
+  blocks: CidrBlock[],
+): string | undefined {
   if (entry.startsWith('.') || entry.startsWith('*.')) {
     const suffix = listHostName(entry.slice(entry.indexOf('.') + 1));
     if (suffix === undefined) return 'not a domain suffix';
@@ -291,7 +346,8 @@ function addValueEntry(list: CompiledAllowlist, kind: ListKind, entry: string, m
     return undefined;
   }
   if (kind === 'hostname') return 'not a host name';
-  if (kind === 'plain') return `not an indicator (${outcome?.kind === 'rejected' ? outcome.reason : 'unknown'})`;
+  if (kind === 'plain')
+    return `not an indicator (${outcome?.kind === 'rejected' ? outcome.reason : 'unknown'})`;
   list.exact.add(entry.toLowerCase());
   return undefined;
 }
@@ -301,7 +357,11 @@ function listHostName(text: string): string | undefined {
   let name = text.toLowerCase();
   if (name.endsWith('.')) name = name.slice(0, -1);
   if (/[^\x00-\x7f]/.test(name)) name = domainToASCII(name);
-  return /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/.test(name) ? name : undefined;
+  return /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/.test(
+    name,
+  )
+    ? name
+    : undefined;
 }
 
 /** A CIDR block, or a bare address as a /32 or /128 (MISP cidr lists mix both). */
@@ -408,7 +468,11 @@ function probeOf({ type, value }: Indicator): Probe | undefined {
 }
 
 function listMatches(list: CompiledAllowlist, probe: Probe): boolean {
-  if (list.exact.size > 0 && (list.exact.has(probe.value) || (probe.hostValue !== undefined && list.exact.has(probe.hostValue)))) return true;
+  if (
+    list.exact.size > 0 &&
+    (list.exact.has(probe.value) || (probe.hostValue !== undefined && list.exact.has(probe.hostValue)))
+  )
+    return true;
   if (list.suffixes.size > 0 && probe.domainChain !== undefined) {
     for (const name of probe.domainChain) if (list.suffixes.has(name)) return true;
   }
@@ -424,6 +488,7 @@ function listMatches(list: CompiledAllowlist, probe: Probe): boolean {
 /** `a.b.example.org` → itself, `b.example.org`, `example.org`, `org`: what a suffix entry may be. */
 function parentDomains(domain: string): string[] {
   const chain = [domain];
-  for (let dot = domain.indexOf('.'); dot >= 0; dot = domain.indexOf('.', dot + 1)) chain.push(domain.slice(dot + 1));
+  for (let dot = domain.indexOf('.'); dot >= 0; dot = domain.indexOf('.', dot + 1))
+    chain.push(domain.slice(dot + 1));
   return chain;
 }

@@ -3,7 +3,8 @@ import { parse as parsePublicSuffix } from 'tldts';
 import type { RejectReason } from './types.js';
 
 /** A canonical domain, or why the text is not one. */
-export type DomainCanonical = { ok: true; value: string } | { ok: false; reason: RejectReason; detail: string };
+export type DomainCanonical =
+  { ok: true; value: string } | { ok: false; reason: RejectReason; detail: string };
 
 // Only the ICANN section of the public suffix list counts (allowPrivateDomains: false). With the
 // private section, `github.io`, `blogspot.com` or `s3.amazonaws.com` would themselves be "bare public
@@ -43,16 +44,22 @@ function canonicaliseDomainUncached(text: string): DomainCanonical {
   if (!isLowercaseAscii(name)) name = name.toLowerCase();
   if (needsIdnaConversion(name)) {
     const ascii = domainToASCII(name);
-    if (ascii === '') return { ok: false, reason: 'bad_domain', detail: 'not a valid internationalised domain name' };
+    if (ascii === '')
+      return { ok: false, reason: 'bad_domain', detail: 'not a valid internationalised domain name' };
     name = ascii;
   }
   const shapeProblem = describeLdhProblem(name);
   if (shapeProblem) return { ok: false, reason: 'bad_domain', detail: shapeProblem };
   const suffix = parsePublicSuffix(name, PUBLIC_SUFFIX_OPTIONS);
   if (suffix.isIcann !== true) {
-    return { ok: false, reason: 'invalid_tld', detail: `.${suffix.publicSuffix ?? name} is not in the public suffix list` };
+    return {
+      ok: false,
+      reason: 'invalid_tld',
+      detail: `.${suffix.publicSuffix ?? name} is not in the public suffix list`,
+    };
   }
-  if (suffix.domain === null) return { ok: false, reason: 'bad_domain', detail: `${name} is a public suffix, not a domain` };
+  if (suffix.domain === null)
+    return { ok: false, reason: 'bad_domain', detail: `${name} is a public suffix, not a domain` };
   return { ok: true, value: name };
 }
 
@@ -84,7 +91,8 @@ function describeLdhProblem(name: string): string | undefined {
       const length = i - labelStart;
       if (length === 0) return 'empty label';
       if (length > 63) return 'label longer than 63 characters';
-      if (name.charCodeAt(labelStart) === 45 || name.charCodeAt(i - 1) === 45) return 'label starts or ends with a hyphen';
+      if (name.charCodeAt(labelStart) === 45 || name.charCodeAt(i - 1) === 45)
+        return 'label starts or ends with a hyphen';
       labelStart = i + 1;
     } else if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45)) {
       return `character ${JSON.stringify(name[i])} is not allowed in a host name`;

@@ -54,7 +54,7 @@ function mergeIntervals<T extends number | bigint>(intervals: [T, T][], one: T):
   for (const [start, end] of intervals) {
     const last = merged[merged.length - 1];
     // `last[1] + one` in the generic type: numbers and bigints never mix here.
-    if (last && start <= ((last[1] as number) + (one as number))) {
+    if (last && start <= (last[1] as number) + (one as number)) {
       if (end > last[1]) last[1] = end;
     } else {
       merged.push([start, end]);

@@ -89,7 +89,7 @@ function hexDigit(c: number): number {
 export function formatIpv6(groups: readonly number[]): string {
   let bestStart = -1;
   let bestLength = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -131,8 +131,7 @@ export function bigIntToIpv6Groups(value: bigint): number[] {
 
 /** A parsed CIDR block with its host bits cleared. */
 export type CidrBlock =
-  | { family: 4; network: number; prefix: number }
-  | { family: 6; network: bigint; prefix: number };
+  { family: 4; network: number; prefix: number } | { family: 6; network: bigint; prefix: number };
 
 /** Result of parsing `address/prefix`: a block, or the reason it is not one. */
 export type CidrParse = { ok: true; block: CidrBlock; hostBitsSet: boolean } | { ok: false; detail: string };

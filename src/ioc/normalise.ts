@@ -1,8 +1,22 @@
 import { canonicaliseDomain, endsInNumericLabel } from './domain.js';
-import { formatCidr, formatIpv4, formatIpv6, ipv4MappedValue, parseCidr, parseIpv4, parseIpv6 } from './ip.js';
+import {
+  formatCidr,
+  formatIpv4,
+  formatIpv6,
+  ipv4MappedValue,
+  parseCidr,
+  parseIpv4,
+  parseIpv6,
+} from './ip.js';
 import { refangHost, refangScheme, unwrap } from './refang.js';
 import { resolveTypeHint, type HintTarget } from './type-hints.js';
-import { canonicalKey, type IndicatorContext, type IocType, type NormaliseOutcome, type RejectReason } from './types.js';
+import {
+  canonicalKey,
+  type IndicatorContext,
+  type IocType,
+  type NormaliseOutcome,
+  type RejectReason,
+} from './types.js';
 import { canonicaliseUrl, hasScheme, hasWhitespaceOrControl, parsePort } from './url.js';
 
 /** Longer raw entries are rejected (`too_long`) before any parsing, so hostile input costs nothing. @default 8192 */
@@ -32,18 +46,26 @@ export function normaliseEntry(raw: string, typeHint?: string): NormaliseOutcome
     return normaliseChecked(raw, typeHint);
   } catch (error) {
     // Only a bug gets here; one odd entry must not stop a feed.
-    return [rejected('unknown_type', `internal error: ${error instanceof Error ? error.message : String(error)}`.slice(0, 200))];
+    return [
+      rejected(
+        'unknown_type',
+        `internal error: ${error instanceof Error ? error.message : String(error)}`.slice(0, 200),
+      ),
+    ];
   }
 }
 
 function normaliseChecked(raw: string, typeHint: string | undefined): Outcome[] {
   if (typeof raw !== 'string') return [rejected('empty', 'value is not a string')];
-  if (raw.length > MAX_ENTRY_LENGTH) return [rejected('too_long', `${raw.length} characters; the limit is ${MAX_ENTRY_LENGTH}`)];
+  if (raw.length > MAX_ENTRY_LENGTH)
+    return [rejected('too_long', `${raw.length} characters; the limit is ${MAX_ENTRY_LENGTH}`)];
   let hint: HintTarget | undefined;
   if (typeof typeHint === 'string' && typeHint.trim() !== '') {
     hint = cachedTypeHint(typeHint);
-    if (hint === undefined) return [rejected('unknown_type', `unknown type name ${JSON.stringify(typeHint.slice(0, 60))}`)];
-    if (hint === 'not_an_indicator') return [rejected('not_an_indicator', `a ${typeHint.slice(0, 60)} is not an indicator`)];
+    if (hint === undefined)
+      return [rejected('unknown_type', `unknown type name ${JSON.stringify(typeHint.slice(0, 60))}`)];
+    if (hint === 'not_an_indicator')
+      return [rejected('not_an_indicator', `a ${typeHint.slice(0, 60)} is not an indicator`)];
   } else {
     const fast = plainFastPath(raw);
     if (fast) return [fast];
@@ -78,17 +100,25 @@ function detectAndCanonicalise(value: string): Outcome {
   const slash = value.indexOf('/');
   if (slash >= 0) {
     const before = refangHost(value.slice(0, slash));
-    if (looksLikeIpAddress(before) && /^\/\d{1,3}$/.test(value.slice(slash))) return cidrOutcome(before + value.slice(slash));
+    if (looksLikeIpAddress(before) && /^\/\d{1,3}$/.test(value.slice(slash)))
+      return cidrOutcome(before + value.slice(slash));
     if (/^www\./i.test(before) && !before.includes('@')) return urlOutcome(`http://${value}`);
     if (!value.includes('@')) {
-      return rejected('unknown_type', 'looks like a URL without a scheme: give it a scheme, a www. host or a url type hint');
+      return rejected(
+        'unknown_type',
+        'looks like a URL without a scheme: give it a scheme, a www. host or a url type hint',
+      );
     }
   }
   let text = refangHost(value);
   if (isHex(text)) {
     const hashType = HASH_BY_LENGTH[text.length];
     if (hashType !== undefined) return indicator(hashType, text.toLowerCase());
-    if (text.length >= 24) return rejected('bad_hash_length', `${text.length} hex characters is not an md5 (32), sha1 (40) or sha256 (64)`);
+    if (text.length >= 24)
+      return rejected(
+        'bad_hash_length',
+        `${text.length} hex characters is not an md5 (32), sha1 (40) or sha256 (64)`,
+      );
   }
   if ((text.charCodeAt(0) | 32) === 109 && /^mailto:/i.test(text)) text = text.slice(7);
   if (text.includes('@')) return emailOutcome(text);
@@ -136,7 +166,10 @@ function canonicaliseAsHinted(value: string, hint: HintTarget): Outcome[] {
         return [hint === 'ip|port' ? ipWithOptionalPort(text, 'any') : domainWithOptionalPort(text)];
       }
       const port = parsePort(value.slice(pipe + 1).trim());
-      if (port < 0) return [rejected('bad_port', `port ${JSON.stringify(value.slice(pipe + 1, pipe + 13))} is not 1-65535`)];
+      if (port < 0)
+        return [
+          rejected('bad_port', `port ${JSON.stringify(value.slice(pipe + 1, pipe + 13))} is not 1-65535`),
+        ];
       const host = refangHost(unwrap(value.slice(0, pipe)));
       const outcome = hint === 'ip|port' ? ipOutcome(host, 'any') : domainOutcome(host);
       return [withContext(outcome, { port })];
@@ -144,7 +177,10 @@ function canonicaliseAsHinted(value: string, hint: HintTarget): Outcome[] {
     case 'domain|ip': {
       const pipe = value.indexOf('|');
       if (pipe < 0) return [rejected('bad_composite', 'domain|ip value has no |')];
-      return [domainOutcome(refangHost(unwrap(value.slice(0, pipe)))), ipOutcome(refangHost(unwrap(value.slice(pipe + 1))), 'any')];
+      return [
+        domainOutcome(refangHost(unwrap(value.slice(0, pipe)))),
+        ipOutcome(refangHost(unwrap(value.slice(pipe + 1))), 'any'),
+      ];
     }
     case 'filename|md5':
     case 'filename|sha1':
@@ -162,7 +198,10 @@ function canonicaliseAsHinted(value: string, hint: HintTarget): Outcome[] {
 function hashOutcome(value: string, type: 'md5' | 'sha1' | 'sha256'): Outcome {
   if (!isHex(value)) return rejected('bad_hash', `${type} must be hexadecimal`);
   if (value.length !== HASH_LENGTH[type]) {
-    return rejected('bad_hash_length', `${type} has ${HASH_LENGTH[type]} hex characters, not ${value.length}`);
+    return rejected(
+      'bad_hash_length',
+      `${type} has ${HASH_LENGTH[type]} hex characters, not ${value.length}`,
+    );
   }
   return indicator(type, value.toLowerCase());
 }
@@ -187,7 +226,8 @@ function ipOutcome(text: string, family: IpFamily): Outcome {
   }
   if (family === 'ipv4' && type !== 'ipv4') return rejected('bad_ip', 'expected an IPv4 address, got IPv6');
   // An IPv4-mapped IPv6 address is IPv6 as written, so an IPv6 hint accepts it.
-  if (family === 'ipv6' && type !== 'ipv6' && v4 >= 0) return rejected('bad_ip', 'expected an IPv6 address, got IPv4');
+  if (family === 'ipv6' && type !== 'ipv6' && v4 >= 0)
+    return rejected('bad_ip', 'expected an IPv6 address, got IPv4');
   return indicator(type, value);
 }
 
@@ -207,9 +247,13 @@ function ipWithOptionalPort(text: string, family: IpFamily): Outcome {
   const colon = text.indexOf(':');
   if (colon >= 0 && text.indexOf(':', colon + 1) < 0) {
     const port = parsePort(text.slice(colon + 1));
-    if (port < 0) return rejected('bad_port', `port ${JSON.stringify(text.slice(colon + 1, colon + 13))} is not 1-65535`);
+    if (port < 0)
+      return rejected('bad_port', `port ${JSON.stringify(text.slice(colon + 1, colon + 13))} is not 1-65535`);
     const host = text.slice(0, colon);
-    const outcome = looksLikeIpAddress(host) || endsInNumericLabel(host) || family !== 'any' ? ipOutcome(host, family) : domainOutcome(host);
+    const outcome =
+      looksLikeIpAddress(host) || endsInNumericLabel(host) || family !== 'any'
+        ? ipOutcome(host, family)
+        : domainOutcome(host);
     return withContext(outcome, { port });
   }
   return ipOutcome(text, family);
@@ -219,7 +263,8 @@ function domainWithOptionalPort(text: string): Outcome {
   const colon = text.lastIndexOf(':');
   if (colon < 0) return domainOutcome(text);
   const port = parsePort(text.slice(colon + 1));
-  if (port < 0) return rejected('bad_port', `port ${JSON.stringify(text.slice(colon + 1, colon + 13))} is not 1-65535`);
+  if (port < 0)
+    return rejected('bad_port', `port ${JSON.stringify(text.slice(colon + 1, colon + 13))} is not 1-65535`);
   return withContext(domainOutcome(text.slice(0, colon)), { port });
 }
 
@@ -235,8 +280,10 @@ function cidrOutcome(text: string): Outcome {
 }
 
 function domainOutcome(text: string): Outcome {
-  if (parseIpv4(text) >= 0 || text.includes(':')) return rejected('bad_domain', 'an IP address, not a domain');
-  if (endsInNumericLabel(text)) return rejected('bad_domain', 'ends in a numeric label, like a malformed IP address');
+  if (parseIpv4(text) >= 0 || text.includes(':'))
+    return rejected('bad_domain', 'an IP address, not a domain');
+  if (endsInNumericLabel(text))
+    return rejected('bad_domain', 'ends in a numeric label, like a malformed IP address');
   const domain = canonicaliseDomain(text);
   return domain.ok ? indicator('domain', domain.value) : rejected(domain.reason, domain.detail);
 }
@@ -267,9 +314,14 @@ function emailOutcome(text: string): Outcome {
   const problem = describeLocalPartProblem(local);
   if (problem) return rejected('bad_email', problem);
   const domainText = text.slice(at + 1);
-  if (parseIpv4(domainText) >= 0 || domainText.startsWith('[')) return rejected('bad_email', 'address literal domains are not accepted');
+  if (parseIpv4(domainText) >= 0 || domainText.startsWith('['))
+    return rejected('bad_email', 'address literal domains are not accepted');
   const domain = canonicaliseDomain(domainText);
-  if (!domain.ok) return rejected(domain.reason === 'bad_domain' ? 'bad_email' : domain.reason, `email domain: ${domain.detail}`);
+  if (!domain.ok)
+    return rejected(
+      domain.reason === 'bad_domain' ? 'bad_email' : domain.reason,
+      `email domain: ${domain.detail}`,
+    );
   return indicator('email', `${local}@${domain.value}`);
 }
 
@@ -288,7 +340,8 @@ function looksLikeIpAddress(text: string): boolean {
   if (text.length === 0) return false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || c === 46 || c === 58 || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return false;
+    if (!((c >= 48 && c <= 57) || c === 46 || c === 58 || (c >= 97 && c <= 102) || (c >= 65 && c <= 70)))
+      return false;
   }
   return text.includes(':') || /^[\d.]+$/.test(text);
 }

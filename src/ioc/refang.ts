@@ -4,9 +4,25 @@
 
 /** A whole scheme name written `hxxp`, `hXXp`, `hxxps`, `hxxxp`, `fxp`, `fxps`, `fxxp`. */
 const DEFANGED_SCHEME = /^(?:hx{2,3}p(s?)|fx{1,2}p(s?))$/i;
-const OPENERS: Record<string, string> = { '"': '"', "'": "'", '`': '`', '<': '>', '(': ')', '[': ']', '{': '}' };
+const OPENERS: Record<string, string> = {
+  '"': '"',
+  "'": "'",
+  '`': '`',
+  '<': '>',
+  '(': ')',
+  '[': ']',
+  '{': '}',
+};
 
-const BRACKETED_SYMBOL: Record<string, string> = { '.': '.', dot: '.', ':': ':', '://': '://', '@': '@', at: '@', '/': '/' };
+const BRACKETED_SYMBOL: Record<string, string> = {
+  '.': '.',
+  dot: '.',
+  ':': ':',
+  '://': '://',
+  '@': '@',
+  at: '@',
+  '/': '/',
+};
 
 /** Removes whitespace, matching quotes or brackets around a value and punctuation trailing it. */
 export function unwrap(text: string): string {
@@ -67,7 +83,11 @@ export function refangScheme(text: string): string {
 
 function isDefangedSchemeName(scheme: string): boolean {
   const first = scheme.charCodeAt(0) | 32;
-  return (first === 104 || first === 102) && (scheme.includes('x') || scheme.includes('X')) && DEFANGED_SCHEME.test(scheme);
+  return (
+    (first === 104 || first === 102) &&
+    (scheme.includes('x') || scheme.includes('X')) &&
+    DEFANGED_SCHEME.test(scheme)
+  );
 }
 
 function isSchemeChar(c: number): boolean {
@@ -105,7 +125,17 @@ function refangedSymbol(_match: string, symbol: string | undefined): string {
 function mayHaveHostDefang(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 91 || c === 40 || c === 123 || c === 92 || c <= 32 || c === 0xff0e || c === 0x3002 || c === 0xff61) return true;
+    if (
+      c === 91 ||
+      c === 40 ||
+      c === 123 ||
+      c === 92 ||
+      c <= 32 ||
+      c === 0xff0e ||
+      c === 0x3002 ||
+      c === 0xff61
+    )
+      return true;
   }
   return false;
 }

@@ -9,7 +9,13 @@ import { endWithoutTrailingPunctuation, refangHost } from './refang.js';
 import type { RejectReason } from './types.js';
 
 /** Schemes an indicator URL may have, with the default port that canonical form leaves out. */
-export const URL_DEFAULT_PORTS: Readonly<Record<string, number>> = { http: 80, https: 443, ftp: 21, ftps: 990, sftp: 22 };
+export const URL_DEFAULT_PORTS: Readonly<Record<string, number>> = {
+  http: 80,
+  https: 443,
+  ftp: 21,
+  ftps: 990,
+  sftp: 22,
+};
 
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+-]{0,30}):\/\//;
 
@@ -20,14 +26,20 @@ export interface UrlHost {
   value: string;
 }
 
-export type UrlCanonical = { ok: true; value: string; host: UrlHost } | { ok: false; reason: RejectReason; detail: string };
+export type UrlCanonical =
+  { ok: true; value: string; host: UrlHost } | { ok: false; reason: RejectReason; detail: string };
 
 /** True when the text starts with `scheme://`; a scan, because most values tested are not URLs. */
 export function hasScheme(text: string): boolean {
   let end = 0;
   while (end < text.length && end <= 31) {
     const c = text.charCodeAt(end);
-    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (end > 0 && ((c >= 48 && c <= 57) || c === 43 || c === 45)))) break;
+    if (!(
+      (c >= 97 && c <= 122) ||
+      (c >= 65 && c <= 90) ||
+      (end > 0 && ((c >= 48 && c <= 57) || c === 43 || c === 45))
+    ))
+      break;
     end++;
   }
   return end > 0 && text.startsWith('://', end);
@@ -43,7 +55,12 @@ export function canonicaliseUrl(text: string): UrlCanonical {
   if (!schemeMatch) return { ok: false, reason: 'bad_url', detail: 'no scheme://' };
   const scheme = schemeMatch[1]!.toLowerCase();
   const defaultPort = URL_DEFAULT_PORTS[scheme];
-  if (defaultPort === undefined) return { ok: false, reason: 'bad_scheme', detail: `scheme ${scheme}: is not one of ${Object.keys(URL_DEFAULT_PORTS).join(', ')}` };
+  if (defaultPort === undefined)
+    return {
+      ok: false,
+      reason: 'bad_scheme',
+      detail: `scheme ${scheme}: is not one of ${Object.keys(URL_DEFAULT_PORTS).join(', ')}`,
+    };
 
   const rest = text.slice(schemeMatch[0].length);
   let authorityEnd = rest.length;
@@ -55,7 +72,8 @@ export function canonicaliseUrl(text: string): UrlCanonical {
     }
   }
   const authority = refangHost(rest.slice(0, authorityEnd));
-  if (hasWhitespaceOrControl(authority)) return { ok: false, reason: 'bad_url', detail: 'whitespace in the host part' };
+  if (hasWhitespaceOrControl(authority))
+    return { ok: false, reason: 'bad_url', detail: 'whitespace in the host part' };
   const at = authority.lastIndexOf('@');
   const userinfo = at >= 0 ? authority.slice(0, at + 1) : '';
   const hostAndPort = authority.slice(at + 1);
@@ -67,7 +85,12 @@ export function canonicaliseUrl(text: string): UrlCanonical {
   let portText = '';
   if (split.port !== '') {
     const port = parsePort(split.port);
-    if (port < 0) return { ok: false, reason: 'bad_port', detail: `port ${JSON.stringify(split.port.slice(0, 12))} is not 1-65535` };
+    if (port < 0)
+      return {
+        ok: false,
+        reason: 'bad_port',
+        detail: `port ${JSON.stringify(split.port.slice(0, 12))} is not 1-65535`,
+      };
     if (port !== defaultPort) portText = `:${port}`;
   }
 
@@ -75,27 +98,37 @@ export function canonicaliseUrl(text: string): UrlCanonical {
   const hash = pathAndQuery.indexOf('#');
   if (hash >= 0) pathAndQuery = pathAndQuery.slice(0, hash);
   pathAndQuery = pathAndQuery.slice(0, endWithoutTrailingPunctuation(pathAndQuery));
-  if (hasWhitespaceOrControl(pathAndQuery)) return { ok: false, reason: 'bad_url', detail: 'whitespace or control character in the path' };
+  if (hasWhitespaceOrControl(pathAndQuery))
+    return { ok: false, reason: 'bad_url', detail: 'whitespace or control character in the path' };
   if (!pathAndQuery.startsWith('/')) pathAndQuery = `/${pathAndQuery}`;
 
   const hostText = host.host.type === 'ipv6' ? `[${host.host.value}]` : host.host.value;
   return { ok: true, value: `${scheme}://${userinfo}${hostText}${portText}${pathAndQuery}`, host: host.host };
 }
 
-type HostSplit = { ok: true; host: string; port: string; bracketed: boolean } | { ok: false; reason: RejectReason; detail: string };
+type HostSplit =
+  | { ok: true; host: string; port: string; bracketed: boolean }
+  | { ok: false; reason: RejectReason; detail: string };
 
 function splitHostAndPort(hostAndPort: string): HostSplit {
   if (hostAndPort.startsWith('[')) {
     const close = hostAndPort.indexOf(']');
     if (close < 0) return { ok: false, reason: 'bad_url', detail: 'unclosed [ in host' };
     const after = hostAndPort.slice(close + 1);
-    if (after !== '' && !after.startsWith(':')) return { ok: false, reason: 'bad_url', detail: 'text after ] in host' };
+    if (after !== '' && !after.startsWith(':'))
+      return { ok: false, reason: 'bad_url', detail: 'text after ] in host' };
     return { ok: true, host: hostAndPort.slice(1, close), port: after.slice(1), bracketed: true };
   }
   const colon = hostAndPort.indexOf(':');
   if (colon < 0) return { ok: true, host: hostAndPort, port: '', bracketed: false };
-  if (hostAndPort.indexOf(':', colon + 1) >= 0) return { ok: false, reason: 'bad_url', detail: 'IPv6 host without [brackets]' };
-  return { ok: true, host: hostAndPort.slice(0, colon), port: hostAndPort.slice(colon + 1), bracketed: false };
+  if (hostAndPort.indexOf(':', colon + 1) >= 0)
+    return { ok: false, reason: 'bad_url', detail: 'IPv6 host without [brackets]' };
+  return {
+    ok: true,
+    host: hostAndPort.slice(0, colon),
+    port: hostAndPort.slice(colon + 1),
+    bracketed: false,
+  };
 }
 
 type HostCanonical = { ok: true; host: UrlHost } | { ok: false; reason: RejectReason; detail: string };
@@ -103,13 +136,21 @@ type HostCanonical = { ok: true; host: UrlHost } | { ok: false; reason: RejectRe
 function canonicaliseUrlHost(host: string, bracketed: boolean): HostCanonical {
   if (bracketed) {
     const groups = parseIpv6(host);
-    if (!groups) return { ok: false, reason: 'bad_ip', detail: 'URL host in [brackets] is not an IPv6 address' };
+    if (!groups)
+      return { ok: false, reason: 'bad_ip', detail: 'URL host in [brackets] is not an IPv6 address' };
     const mapped = ipv4MappedValue(groups);
-    return { ok: true, host: mapped >= 0 ? { type: 'ipv4', value: formatIpv4(mapped) } : { type: 'ipv6', value: formatIpv6(groups) } };
+    return {
+      ok: true,
+      host:
+        mapped >= 0
+          ? { type: 'ipv4', value: formatIpv4(mapped) }
+          : { type: 'ipv6', value: formatIpv6(groups) },
+    };
   }
   const v4 = parseIpv4(host);
   if (v4 >= 0) return { ok: true, host: { type: 'ipv4', value: formatIpv4(v4) } };
-  if (endsInNumericLabel(host)) return { ok: false, reason: 'bad_ip', detail: 'URL host is not four decimal octets' };
+  if (endsInNumericLabel(host))
+    return { ok: false, reason: 'bad_ip', detail: 'URL host is not four decimal octets' };
   const domain = canonicaliseDomain(host);
   if (!domain.ok) return { ok: false, reason: domain.reason, detail: `URL host: ${domain.detail}` };
   return { ok: true, host: { type: 'domain', value: domain.value } };
@@ -130,7 +171,18 @@ export function parsePort(text: string): number {
 export function hasWhitespaceOrControl(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c <= 32 || c === 127 || (c >= 0x80 && c <= 0x9f) || c === 0xa0 || c === 0x2028 || c === 0x2029 || c === 0xfeff || (c >= 0x2000 && c <= 0x200b) || c === 0x3000) return true;
+    if (
+      c <= 32 ||
+      c === 127 ||
+      (c >= 0x80 && c <= 0x9f) ||
+      c === 0xa0 ||
+      c === 0x2028 ||
+      c === 0x2029 ||
+      c === 0xfeff ||
+      (c >= 0x2000 && c <= 0x200b) ||
+      c === 0x3000
+    )
+      return true;
   }
   return false;
 }
@@ -150,7 +202,8 @@ export function hostOfCanonicalUrl(url: string): UrlHost | undefined {
   }
   const authority = url.slice(start, end);
   const hostAndPort = authority.slice(authority.lastIndexOf('@') + 1);
-  if (hostAndPort.startsWith('[')) return { type: 'ipv6', value: hostAndPort.slice(1, hostAndPort.indexOf(']')) };
+  if (hostAndPort.startsWith('['))
+    return { type: 'ipv6', value: hostAndPort.slice(1, hostAndPort.indexOf(']')) };
   const colon = hostAndPort.indexOf(':');
   const host = colon >= 0 ? hostAndPort.slice(0, colon) : hostAndPort;
   return { type: parseIpv4(host) >= 0 ? 'ipv4' : 'domain', value: host };

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { allowlistsConfigSchema, loadAllowlists, normaliseEntry, type Allowlists, type AllowlistsConfig } from '../../src/ioc/index.js';
+import {
+  allowlistsConfigSchema,
+  loadAllowlists,
+  normaliseEntry,
+  type Allowlists,
+  type AllowlistsConfig,
+} from '../../src/ioc/index.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const fixtures = join(repoRoot, 'test/fixtures/ioc');
@@ -70,19 +76,30 @@ describe('built-in allowlists', () => {
     expect(matchRaw(await builtins, raw)).toBe(list);
   });
 
-  test.each(['185.220.101.47', '8.8.8.9', '2a00:1450::1', 'evil.com', 'example.com.evil.net', 'notexample.com', 'http://evil.com/x', '11.0.0.0/8'])(
-    '%s is not held back',
-    async (raw) => {
-      expect(matchRaw(await builtins, raw)).toBeUndefined();
-    },
-  );
+  test.each([
+    '185.220.101.47',
+    '8.8.8.9',
+    '2a00:1450::1',
+    'evil.com',
+    'example.com.evil.net',
+    'notexample.com',
+    'http://evil.com/x',
+    '11.0.0.0/8',
+  ])('%s is not held back', async (raw) => {
+    expect(matchRaw(await builtins, raw)).toBeUndefined();
+  });
 
   test('a CIDR only partly inside a reserved range is not held back', async () => {
     expect(matchRaw(await builtins, '172.0.0.0/8')).toBeUndefined();
   });
 
   test('names lists the built-ins in the order they are checked', async () => {
-    expect((await builtins).names()).toEqual(['builtin-reserved-ipv4', 'builtin-reserved-ipv6', 'builtin-public-dns', 'builtin-special-domains']);
+    expect((await builtins).names()).toEqual([
+      'builtin-reserved-ipv4',
+      'builtin-reserved-ipv6',
+      'builtin-public-dns',
+      'builtin-special-domains',
+    ]);
   });
 
   test('builtin: false loads none of them', async () => {
@@ -101,7 +118,9 @@ describe('switching lists off by name', () => {
   });
 
   test('the CLI off option switches off configured lists too', async () => {
-    const config: AllowlistsConfig = { lists: [{ name: 'ours', format: 'plain', entries: ['evil-but-ours.com'] }] };
+    const config: AllowlistsConfig = {
+      lists: [{ name: 'ours', format: 'plain', entries: ['evil-but-ours.com'] }],
+    };
     expect(matchRaw(await loadAllowlists(config, { baseDir: fixtures }), 'evil-but-ours.com')).toBe('ours');
     const off = await loadAllowlists(config, { baseDir: fixtures, off: ['ours'] });
     expect(off.names()).not.toContain('ours');
@@ -109,12 +128,17 @@ describe('switching lists off by name', () => {
   });
 
   test('a switched-off list is not even read', async () => {
-    const lists = await loadAllowlists({ lists: [{ name: 'gone', format: 'misp', path: 'does-not-exist.json' }] }, { baseDir: fixtures, off: ['gone'] });
+    const lists = await loadAllowlists(
+      { lists: [{ name: 'gone', format: 'misp', path: 'does-not-exist.json' }] },
+      { baseDir: fixtures, off: ['gone'] },
+    );
     expect(lists.names()).not.toContain('gone');
   });
 
   test('switching off an unknown name is an error that lists the known names', async () => {
-    await expect(loadAllowlists({}, { baseDir: fixtures, off: ['builtin-public-dsn'] })).rejects.toThrow(/builtin-public-dsn.*no such list.*builtin-public-dns/);
+    await expect(loadAllowlists({}, { baseDir: fixtures, off: ['builtin-public-dsn'] })).rejects.toThrow(
+      /builtin-public-dsn.*no such list.*builtin-public-dns/,
+    );
   });
 });
 
@@ -128,7 +152,9 @@ describe('MISP warninglist files', () => {
     expect(matchRaw(lists, 'mail.benign-suite.net')).toBe('strings');
     expect(matchRaw(lists, 'hxxp://updates[.]benign-vendor[.]com/check')).toBe('strings');
     expect(matchRaw(lists, 'http://updates.benign-vendor.com/other')).toBeUndefined();
-    expect(lists.summaries()).toEqual([{ name: 'strings', origin: join(fixtures, 'misp-string.json'), entries: 4, skipped: 1 }]);
+    expect(lists.summaries()).toEqual([
+      { name: 'strings', origin: join(fixtures, 'misp-string.json'), entries: 4, skipped: 1 },
+    ]);
     expect(lists.warnings.join('\n')).toMatch(/strings.*not strings/);
   });
 
@@ -144,7 +170,9 @@ describe('MISP warninglist files', () => {
   });
 
   test('match: exact on a top-sites list keeps malicious subdomains of a listed site', async () => {
-    const lists = await configuredOnly([{ name: 'top', format: 'misp', path: 'misp-hostname.json', match: 'exact' }]);
+    const lists = await configuredOnly([
+      { name: 'top', format: 'misp', path: 'misp-hostname.json', match: 'exact' },
+    ]);
     expect(matchRaw(lists, 'code-hosting.io')).toBe('top');
     expect(matchRaw(lists, 'attacker-pages.code-hosting.io')).toBeUndefined();
     expect(matchRaw(lists, 'https://attacker-pages.code-hosting.io/kit/')).toBeUndefined();
@@ -192,14 +220,28 @@ describe('MISP warninglist files', () => {
   });
 
   test('a list can also come from a URL through the injected fetch function', async () => {
-    const served = new Map([['https://lists.example.net/top.json', '{"name":"x","type":"hostname","list":["fetched-site.com"],"matching_attributes":["domain"]}']]);
+    const served = new Map([
+      [
+        'https://lists.example.net/top.json',
+        '{"name":"x","type":"hostname","list":["fetched-site.com"],"matching_attributes":["domain"]}',
+      ],
+    ]);
     const lists = await loadAllowlists(
-      { builtin: false, lists: [{ name: 'remote', format: 'misp', url: 'https://lists.example.net/top.json' }] },
-      { baseDir: fixtures, fetchText: async (url) => served.get(url) ?? Promise.reject(new Error('404 Not Found')) },
+      {
+        builtin: false,
+        lists: [{ name: 'remote', format: 'misp', url: 'https://lists.example.net/top.json' }],
+      },
+      {
+        baseDir: fixtures,
+        fetchText: async (url) => served.get(url) ?? Promise.reject(new Error('404 Not Found')),
+      },
     );
     expect(matchRaw(lists, 'a.fetched-site.com')).toBe('remote');
     await expect(
-      loadAllowlists({ lists: [{ name: 'remote', format: 'misp', url: 'https://lists.example.net/gone.json' }] }, { baseDir: fixtures, fetchText: async () => Promise.reject(new Error('404 Not Found')) }),
+      loadAllowlists(
+        { lists: [{ name: 'remote', format: 'misp', url: 'https://lists.example.net/gone.json' }] },
+        { baseDir: fixtures, fetchText: async () => Promise.reject(new Error('404 Not Found')) },
+      ),
     ).rejects.toThrow('allowlist "remote": cannot fetch https://lists.example.net/gone.json: 404 Not Found');
   });
 });
@@ -221,18 +263,25 @@ describe('plain lists', () => {
   });
 
   test('inline entries with match: suffix make bare domains cover their subdomains', async () => {
-    const lists = await configuredOnly([{ name: 'inline', format: 'plain', entries: ['trusted-vendor.com'], match: 'suffix' }]);
+    const lists = await configuredOnly([
+      { name: 'inline', format: 'plain', entries: ['trusted-vendor.com'], match: 'suffix' },
+    ]);
     expect(matchRaw(lists, 'api.trusted-vendor.com')).toBe('inline');
   });
 
   test('types limits which indicators a list is checked against', async () => {
-    const lists = await configuredOnly([{ name: 'domains-only', format: 'plain', entries: ['.trusted-vendor.com'], types: ['domain'] }]);
+    const lists = await configuredOnly([
+      { name: 'domains-only', format: 'plain', entries: ['.trusted-vendor.com'], types: ['domain'] },
+    ]);
     expect(matchRaw(lists, 'api.trusted-vendor.com')).toBe('domains-only');
     expect(matchRaw(lists, 'https://api.trusted-vendor.com/payload.exe')).toBeUndefined();
   });
 
   test('first match wins, built-ins first', async () => {
-    const lists = await loadAllowlists({ lists: [{ name: 'ours', format: 'plain', entries: ['10.0.0.0/8', 'evil.com'] }] }, { baseDir: fixtures });
+    const lists = await loadAllowlists(
+      { lists: [{ name: 'ours', format: 'plain', entries: ['10.0.0.0/8', 'evil.com'] }] },
+      { baseDir: fixtures },
+    );
     expect(matchRaw(lists, '10.1.1.1')).toBe('builtin-reserved-ipv4');
     expect(matchRaw(lists, 'evil.com')).toBe('ours');
   });
@@ -250,7 +299,10 @@ describe('load errors name the list, the file and the problem', () => {
     const file = join(dir, 'locked.txt');
     await writeFile(file, 'evil.com\n');
     await chmod(file, 0o000);
-    const result = loadAllowlists({ builtin: false, lists: [{ name: 'locked', format: 'plain', path: file }] }, { baseDir: dir });
+    const result = loadAllowlists(
+      { builtin: false, lists: [{ name: 'locked', format: 'plain', path: file }] },
+      { baseDir: dir },
+    );
     if (process.getuid?.() === 0) {
       // root reads any file; the message shape is covered by the missing-file test.
       await expect(result).resolves.toBeDefined();
@@ -260,21 +312,30 @@ describe('load errors name the list, the file and the problem', () => {
   });
 
   test('a file that is not a MISP warninglist', async () => {
-    await expect(configuredOnly([{ name: 'broken', format: 'misp', path: 'not-a-warninglist.json' }])).rejects.toThrow(
-      /allowlist "broken": .*not-a-warninglist\.json: not a MISP warninglist/,
+    await expect(
+      configuredOnly([{ name: 'broken', format: 'misp', path: 'not-a-warninglist.json' }]),
+    ).rejects.toThrow(/allowlist "broken": .*not-a-warninglist\.json: not a MISP warninglist/);
+    await expect(configuredOnly([{ name: 'text', format: 'misp', path: 'plain-list.txt' }])).rejects.toThrow(
+      /allowlist "text": .*plain-list\.txt: not JSON/,
     );
-    await expect(configuredOnly([{ name: 'text', format: 'misp', path: 'plain-list.txt' }])).rejects.toThrow(/allowlist "text": .*plain-list\.txt: not JSON/);
   });
 
   test('a url without a fetch function', async () => {
-    await expect(configuredOnly([{ name: 'remote', format: 'plain', url: 'https://lists.example.net/a.txt' }])).rejects.toThrow(/remote.*needs a fetchText/);
+    await expect(
+      configuredOnly([{ name: 'remote', format: 'plain', url: 'https://lists.example.net/a.txt' }]),
+    ).rejects.toThrow(/remote.*needs a fetchText/);
   });
 
   test('invalid config is rejected with the path of the problem', async () => {
-    await expect(loadAllowlists({ lists: [{ name: 'x', format: 'plain' }] } as AllowlistsConfig, { baseDir: fixtures })).rejects.toThrow(
-      /allowlists config is invalid.*exactly one of path, url or entries/,
-    );
-    await expect(loadAllowlists({ lists: [{ name: 'builtin-public-dns', format: 'plain', entries: [] }] }, { baseDir: fixtures })).rejects.toThrow(/two lists are named/);
+    await expect(
+      loadAllowlists({ lists: [{ name: 'x', format: 'plain' }] } as AllowlistsConfig, { baseDir: fixtures }),
+    ).rejects.toThrow(/allowlists config is invalid.*exactly one of path, url or entries/);
+    await expect(
+      loadAllowlists(
+        { lists: [{ name: 'builtin-public-dns', format: 'plain', entries: [] }] },
+        { baseDir: fixtures },
+      ),
+    ).rejects.toThrow(/two lists are named/);
   });
 
   test('the schema fills in defaults', () => {
@@ -282,25 +343,28 @@ describe('load errors name the list, the file and the problem', () => {
   });
 });
 
-describe.skipIf(!existsSync(sharedWarninglists))('real MISP warninglists from ../shared/data/warninglists', () => {
-  test('rfc1918, public-dns-v4 and tranco10k load and match', async () => {
-    const lists = await loadAllowlists(
-      {
-        builtin: false,
-        lists: [
-          { name: 'rfc1918', format: 'misp', path: 'rfc1918.json' },
-          { name: 'public-dns-v4', format: 'misp', path: 'public-dns-v4.json' },
-          { name: 'tranco10k', format: 'misp', path: 'tranco10k.json' },
-        ],
-      },
-      { baseDir: sharedWarninglists },
-    );
-    expect(lists.warnings).toEqual([]);
-    expect(lists.summaries().map((s) => s.skipped)).toEqual([0, 0, 0]);
-    expect(lists.summaries()[1]!.entries).toBeGreaterThan(10_000);
-    expect(matchRaw(lists, '192.168.10.1')).toBe('rfc1918');
-    expect(matchRaw(lists, '8.8.8.8')).toBe('public-dns-v4');
-    expect(matchRaw(lists, 'www.google.com')).toBe('tranco10k');
-    expect(matchRaw(lists, 'definitely-not-popular-4f3a9c.com')).toBeUndefined();
-  });
-});
+describe.skipIf(!existsSync(sharedWarninglists))(
+  'real MISP warninglists from ../shared/data/warninglists',
+  () => {
+    test('rfc1918, public-dns-v4 and tranco10k load and match', async () => {
+      const lists = await loadAllowlists(
+        {
+          builtin: false,
+          lists: [
+            { name: 'rfc1918', format: 'misp', path: 'rfc1918.json' },
+            { name: 'public-dns-v4', format: 'misp', path: 'public-dns-v4.json' },
+            { name: 'tranco10k', format: 'misp', path: 'tranco10k.json' },
+          ],
+        },
+        { baseDir: sharedWarninglists },
+      );
+      expect(lists.warnings).toEqual([]);
+      expect(lists.summaries().map((s) => s.skipped)).toEqual([0, 0, 0]);
+      expect(lists.summaries()[1]!.entries).toBeGreaterThan(10_000);
+      expect(matchRaw(lists, '192.168.10.1')).toBe('rfc1918');
+      expect(matchRaw(lists, '8.8.8.8')).toBe('public-dns-v4');
+      expect(matchRaw(lists, 'www.google.com')).toBe('tranco10k');
+      expect(matchRaw(lists, 'definitely-not-popular-4f3a9c.com')).toBeUndefined();
+    });
+  },
+);

@@ -9,9 +9,12 @@ function only(raw: string, typeHint?: string): NormaliseOutcome {
 
 function accepted(raw: string, typeHint?: string): { type: string; value: string; port?: number } {
   const outcome = only(raw, typeHint);
-  if (outcome.kind !== 'indicator') throw new Error(`${raw} rejected: ${outcome.reason} ${outcome.detail ?? ''}`);
+  if (outcome.kind !== 'indicator')
+    throw new Error(`${raw} rejected: ${outcome.reason} ${outcome.detail ?? ''}`);
   expect(outcome.key).toBe(`${outcome.type}:${outcome.value}`);
-  return outcome.context?.port === undefined ? { type: outcome.type, value: outcome.value } : { type: outcome.type, value: outcome.value, port: outcome.context.port };
+  return outcome.context?.port === undefined
+    ? { type: outcome.type, value: outcome.value }
+    : { type: outcome.type, value: outcome.value, port: outcome.context.port };
 }
 
 describe('every type is detected and canonicalised without a hint', () => {
@@ -49,7 +52,11 @@ describe('every type is detected and canonicalised without a hint', () => {
     ['www.evil.com/dropper.exe', 'url', 'http://www.evil.com/dropper.exe'],
     ['D41D8CD98F00B204E9800998ECF8427E', 'md5', 'd41d8cd98f00b204e9800998ecf8427e'],
     ['DA39A3EE5E6B4B0D3255BFEF95601890AFD80709', 'sha1', 'da39a3ee5e6b4b0d3255bfef95601890afd80709'],
-    ['E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855', 'sha256', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'],
+    [
+      'E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855',
+      'sha256',
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    ],
     ['John.Doe@Evil-Mail.COM', 'email', 'John.Doe@evil-mail.com'],
     ['mailto:ops@evil.com', 'email', 'ops@evil.com'],
   ])('%s → %s %s', (raw, type, value) => {
@@ -112,7 +119,10 @@ describe('every defang style is refanged', () => {
   });
 
   test('a URL path is kept byte-exact, defang-looking text included', () => {
-    expect(accepted('hxxp://evil[.]com/a[.]php?x=(dot)')).toEqual({ type: 'url', value: 'http://evil.com/a[.]php?x=(dot)' });
+    expect(accepted('hxxp://evil[.]com/a[.]php?x=(dot)')).toEqual({
+      type: 'url',
+      value: 'http://evil.com/a[.]php?x=(dot)',
+    });
   });
 
   test('IPv6 ending in :: keeps its colons', () => {
@@ -170,26 +180,48 @@ describe('type hints from MISP, OTX, STIX and abuse.ch map onto one table', () =
   });
 
   test('ip:port keeps the port in the context', () => {
-    expect(accepted('198.51.100.7:4444', 'ip:port')).toEqual({ type: 'ipv4', value: '198.51.100.7', port: 4444 });
+    expect(accepted('198.51.100.7:4444', 'ip:port')).toEqual({
+      type: 'ipv4',
+      value: '198.51.100.7',
+      port: 4444,
+    });
   });
 
   test('ip-dst|port gives the IP with the port in the context', () => {
-    expect(accepted('198.51.100.7|8080', 'ip-dst|port')).toEqual({ type: 'ipv4', value: '198.51.100.7', port: 8080 });
-    expect(accepted('2001:db8::1|443', 'ip-src|port')).toEqual({ type: 'ipv6', value: '2001:db8::1', port: 443 });
+    expect(accepted('198.51.100.7|8080', 'ip-dst|port')).toEqual({
+      type: 'ipv4',
+      value: '198.51.100.7',
+      port: 8080,
+    });
+    expect(accepted('2001:db8::1|443', 'ip-src|port')).toEqual({
+      type: 'ipv6',
+      value: '2001:db8::1',
+      port: 443,
+    });
   });
 
   test('hostname|port gives the domain with the port in the context', () => {
-    expect(accepted('c2.evil.com|8443', 'hostname|port')).toEqual({ type: 'domain', value: 'c2.evil.com', port: 8443 });
+    expect(accepted('c2.evil.com|8443', 'hostname|port')).toEqual({
+      type: 'domain',
+      value: 'c2.evil.com',
+      port: 8443,
+    });
   });
 
   test('domain|ip gives a domain and an IP', () => {
     const outcomes = normaliseEntry('c2.evil[.]com|198.51.100.7', 'domain|ip');
-    expect(outcomes.map((o) => (o.kind === 'indicator' ? o.key : o.reason))).toEqual(['domain:c2.evil.com', 'ipv4:198.51.100.7']);
+    expect(outcomes.map((o) => (o.kind === 'indicator' ? o.key : o.reason))).toEqual([
+      'domain:c2.evil.com',
+      'ipv4:198.51.100.7',
+    ]);
   });
 
   test('domain|ip rejects its halves independently', () => {
     const outcomes = normaliseEntry('c2.evil.com|010.1.1.1', 'domain|ip');
-    expect(outcomes.map((o) => (o.kind === 'indicator' ? o.key : o.reason))).toEqual(['domain:c2.evil.com', 'bad_ip']);
+    expect(outcomes.map((o) => (o.kind === 'indicator' ? o.key : o.reason))).toEqual([
+      'domain:c2.evil.com',
+      'bad_ip',
+    ]);
   });
 
   test.each([
@@ -198,11 +230,22 @@ describe('type hints from MISP, OTX, STIX and abuse.ch map onto one table', () =
     ['filename|sha256', sha256, 'sha256'],
   ])('%s gives only the hash, with the file name in the context', (hint, hash, type) => {
     const outcomes = normaliseEntry(`invoice.pdf.exe|${hash.toUpperCase()}`, hint);
-    expect(outcomes).toEqual([{ kind: 'indicator', type, value: hash, key: `${type}:${hash}`, context: { filename: 'invoice.pdf.exe' } }]);
+    expect(outcomes).toEqual([
+      {
+        kind: 'indicator',
+        type,
+        value: hash,
+        key: `${type}:${hash}`,
+        context: { filename: 'invoice.pdf.exe' },
+      },
+    ]);
   });
 
   test('a MISP link is not an indicator', () => {
-    expect(only('https://blog.example.net/report', 'link')).toMatchObject({ kind: 'rejected', reason: 'not_an_indicator' });
+    expect(only('https://blog.example.net/report', 'link')).toMatchObject({
+      kind: 'rejected',
+      reason: 'not_an_indicator',
+    });
   });
 
   test('an unknown type name is rejected', () => {
@@ -299,15 +342,31 @@ describe('every reject reason', () => {
     const { REJECT_REASONS } = await import('../../src/ioc/index.js');
     const produced = new Set(
       [
-        [''], ['hello'], ['d41d8cd98f00b204e9800998ecf8427e00'], ['g41d8cd98f00b204e9800998ecf8427e', 'md5'], ['010.1.1.1'], ['1.0.0.0/7'],
-        ['evil.notatld'], ['co.uk'], ['http://evil.com/a b'], ['a..b@evil.com'], ['x'.repeat(9000)], ['x', 'link'], ['1.2.3.4:0'],
-        ['gopher://evil.com/'], ['evil.com', 'domain|ip'],
-      ].flatMap(([raw, hint]) => normaliseEntry(raw!, hint).map((o) => (o.kind === 'rejected' ? o.reason : 'accepted'))),
+        [''],
+        ['hello'],
+        ['d41d8cd98f00b204e9800998ecf8427e00'],
+        ['g41d8cd98f00b204e9800998ecf8427e', 'md5'],
+        ['010.1.1.1'],
+        ['1.0.0.0/7'],
+        ['evil.notatld'],
+        ['co.uk'],
+        ['http://evil.com/a b'],
+        ['a..b@evil.com'],
+        ['x'.repeat(9000)],
+        ['x', 'link'],
+        ['1.2.3.4:0'],
+        ['gopher://evil.com/'],
+        ['evil.com', 'domain|ip'],
+      ].flatMap(([raw, hint]) =>
+        normaliseEntry(raw!, hint).map((o) => (o.kind === 'rejected' ? o.reason : 'accepted')),
+      ),
     );
     expect([...REJECT_REASONS].filter((reason) => !produced.has(reason))).toEqual([]);
   });
 
   test('a non-string value is rejected, not thrown on', () => {
-    expect(normaliseEntry(undefined as unknown as string)).toEqual([{ kind: 'rejected', reason: 'empty', detail: 'value is not a string' }]);
+    expect(normaliseEntry(undefined as unknown as string)).toEqual([
+      { kind: 'rejected', reason: 'empty', detail: 'value is not a string' },
+    ]);
   });
 });

@@ -356,7 +356,7 @@ function addValueEntry(
 function listHostName(text: string): string | undefined {
   let name = text.toLowerCase();
   if (name.endsWith('.')) name = name.slice(0, -1);
-  if (/[^\x00-\x7f]/.test(name)) name = domainToASCII(name);
+  if ([...name].some((char) => char.charCodeAt(0) > 127)) name = domainToASCII(name);
   return /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/.test(
     name,
   )

@@ -328,7 +328,7 @@ describe('load errors name the list, the file and the problem', () => {
 
   test('invalid config is rejected with the path of the problem', async () => {
     await expect(
-      loadAllowlists({ lists: [{ name: 'x', format: 'plain' }] } as AllowlistsConfig, { baseDir: fixtures }),
+      loadAllowlists({ lists: [{ name: 'x', format: 'plain' }] }, { baseDir: fixtures }),
     ).rejects.toThrow(/allowlists config is invalid.*exactly one of path, url or entries/);
     await expect(
       loadAllowlists(

@@ -14,6 +14,11 @@ export const REJECT_REASONS = [
   'bad_url',
   'bad_email',
   'too_long',
+  'not_an_indicator',
+  'bad_hash',
+  'bad_port',
+  'bad_scheme',
+  'bad_composite',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -21,6 +26,14 @@ export type RejectReason = (typeof REJECT_REASONS)[number];
 export interface Indicator {
   type: IocType;
   value: string;
+}
+
+/** What a raw entry said beside the indicator itself; never part of the indicator's identity. */
+export interface IndicatorContext {
+  /** The port of `1.2.3.4:8080`, `[2001:db8::1]:443` or a MISP `ip-dst|port` / `hostname|port` entry. */
+  port?: number;
+  /** The file name of a MISP `filename|sha256` (and md5/sha1) entry. */
+  filename?: string;
 }
 
 /** One outcome of normalising a raw entry: an indicator, or a rejection with its reason. */
@@ -32,7 +45,7 @@ export type NormaliseOutcome =
       /** `<type>:<value>`: the IOC's identity everywhere (store, workflow IDs, sinks). */
       key: string;
       /** Context split off the value, e.g. the port of `1.2.3.4:8080`. */
-      context?: { port?: number };
+      context?: IndicatorContext;
     }
   | { kind: 'rejected'; reason: RejectReason; detail?: string };
 

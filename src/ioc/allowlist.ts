@@ -1,0 +1,494 @@
+// Allowlists: valid indicators that must never be pushed (private ranges, public resolvers, top
+// sites, reserved names). Built-in lists first, then the configured ones in config order; the first
+// list that matches names the reason an indicator is held back.
+
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { domainToASCII } from 'node:url';
+import { z } from 'zod';
+import { BUILTIN_ALLOWLISTS } from './allowlist-builtin.js';
+import {
+  compileListRegex,
+  parseMispWarninglist,
+  parsePlainList,
+  typesForMispAttributes,
+  type MispListType,
+} from './allowlist-formats.js';
+import { ipv6ToBigInt, parseCidr, parseIpv4, parseIpv6, type CidrBlock } from './ip.js';
+import { IpRangeSet } from './ip-ranges.js';
+import { normaliseEntry } from './normalise.js';
+import { IOC_TYPES, type Indicator, type IocType } from './types.js';
+import { hostOfCanonicalUrl } from './url.js';
+
+const allowlistListSchema = z
+  .strictObject({
+    /** Unique name: reported on a match, and what `off` / `--allowlist-off` switch off. */
+    name: z.string().min(1),
+    /** `misp`: a MISP warninglist JSON file; `plain`: one entry per line (address, CIDR, value, `.domain` or `*.domain`). */
+    format: z.enum(['misp', 'plain']),
+    /** File to read, relative to the config file's directory. */
+    path: z.string().min(1).optional(),
+    /** http(s) address to fetch the list from, with the injected fetchText. */
+    url: z
+      .string()
+      .regex(/^https?:\/\//i, 'must be an http(s) URL')
+      .optional(),
+    /** Inline entries (plain format only). */
+    entries: z.array(z.string()).optional(),
+    /**
+     * Whether a domain entry also covers its subdomains. @default 'suffix' for MISP `hostname` lists
+     * and 'exact' for everything else. Entries written `.domain` or `*.domain` are always suffixes.
+     */
+    match: z.enum(['exact', 'suffix']).optional(),
+    /** Indicator types the list is checked against. @default the MISP list's matching_attributes, or every type */
+    types: z.array(z.enum(IOC_TYPES)).min(1).optional(),
+  })
+  .refine(
+    (list) => [list.path, list.url, list.entries].filter((source) => source !== undefined).length === 1,
+    {
+      message: 'give exactly one of path, url or entries',
+    },
+  )
+  .refine((list) => !(list.format === 'misp' && list.entries !== undefined), {
+    message: 'inline entries are plain format; a MISP list needs a path or url',
+  });
+
+/** The `allowlists` section of config.yaml. */
+export const allowlistsConfigSchema = z.strictObject({
+  /** Load the built-in lists (reserved IPv4/IPv6 ranges, public DNS resolvers, special-use domains). @default true */
+  builtin: z.boolean().default(true),
+  /** Further lists, checked after the built-ins in this order. @default [] */
+  lists: z.array(allowlistListSchema).default([]),
+  /** Names of lists (built-in or configured) to switch off. @default [] */
+  off: z.array(z.string()).default([]),
+});
+
+export type AllowlistsConfig = z.input<typeof allowlistsConfigSchema>;
+export type AllowlistListConfig = z.input<typeof allowlistListSchema>;
+
+export interface LoadAllowlistsOptions {
+  /** More names to switch off, e.g. from the CLI's `--allowlist-off NAME`. */
+  off?: string[];
+  /** Directory relative list paths are resolved against (the config file's directory). */
+  baseDir: string;
+  /** Fetches a list given by `url`; required only when a configured list has one. */
+  fetchText?: (url: string) => Promise<string>;
+}
+
+export interface AllowlistSummary {
+  name: string;
+  /** `builtin`, or the file or URL the list came from, or `inline`. */
+  origin: string;
+  entries: number;
+  /** Entries that could not be read as what the list's type says and were left out. */
+  skipped: number;
+}
+
+export interface Allowlists {
+  /**
+   * The name of the first list the indicator is on, or undefined. The indicator must be canonical
+   * (as normaliseEntry returns it); a URL is also checked by its host and an email by its domain.
+   */
+  match(indicator: Indicator): string | undefined;
+  /** Names of the active lists, in the order they are checked. */
+  names(): string[];
+  /** Per-list entry and skipped-entry counts. */
+  summaries(): AllowlistSummary[];
+  /** Problems found while loading that did not stop it: skipped entries, lists that apply to no type. */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Loads the built-in and configured allowlists. A list that cannot be read or parsed is an Error
+ * naming the list and its file; a bad entry inside a list is skipped, counted and warned about.
+ * @param config the `allowlists` section as written in config.yaml (defaults applied here)
+ */
+export async function loadAllowlists(
+  config: AllowlistsConfig | undefined,
+  options: LoadAllowlistsOptions,
+): Promise<Allowlists> {
+  const parsed = allowlistsConfigSchema.safeParse(config ?? {});
+  if (!parsed.success)
+    throw new Error(`allowlists config is invalid: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`);
+  const settings = parsed.data;
+
+  const builtins = settings.builtin ? BUILTIN_ALLOWLISTS : [];
+  const allNames = [...builtins.map((list) => list.name), ...settings.lists.map((list) => list.name)];
+  const seen = new Set<string>();
+  for (const name of allNames) {
+    if (seen.has(name))
+      throw new Error(`allowlists: two lists are named ${JSON.stringify(name)}; names must be unique`);
+    seen.add(name);
+  }
+  const off = new Set([...settings.off, ...(options.off ?? [])]);
+  for (const name of off) {
+    if (!seen.has(name)) {
+      throw new Error(
+        `allowlists: cannot switch off ${JSON.stringify(name)}: no such list (lists: ${allNames.join(', ') || 'none'})`,
+      );
+    }
+  }
+
+  const warnings: string[] = [];
+  const compiled: CompiledAllowlist[] = [];
+  for (const builtin of builtins) {
+    if (off.has(builtin.name)) continue;
+    compiled.push(
+      compileList(
+        builtin.name,
+        'builtin',
+        'plain',
+        builtin.entries,
+        new Set(builtin.appliesTo),
+        'exact',
+        warnings,
+      ),
+    );
+  }
+  for (const list of settings.lists) {
+    if (off.has(list.name)) continue;
+    compiled.push(await loadConfiguredList(list, options, warnings));
+  }
+  return new CompiledAllowlists(compiled, warnings);
+}
+
+async function loadConfiguredList(
+  list: z.output<typeof allowlistListSchema>,
+  options: LoadAllowlistsOptions,
+  warnings: string[],
+): Promise<CompiledAllowlist> {
+  let origin = 'inline';
+  let text: string | undefined;
+  if (list.path !== undefined) {
+    origin = resolve(options.baseDir, list.path);
+    try {
+      text = await readFile(origin, 'utf8');
+    } catch (error) {
+      throw new Error(
+        `allowlist ${JSON.stringify(list.name)}: cannot read ${origin}: ${describeError(error)}`,
+      );
+    }
+  } else if (list.url !== undefined) {
+    origin = list.url;
+    if (!options.fetchText)
+      throw new Error(
+        `allowlist ${JSON.stringify(list.name)}: ${list.url} needs a fetchText function to download it`,
+      );
+    try {
+      text = await options.fetchText(list.url);
+    } catch (error) {
+      throw new Error(
+        `allowlist ${JSON.stringify(list.name)}: cannot fetch ${list.url}: ${describeError(error)}`,
+      );
+    }
+  }
+
+  if (list.format === 'plain') {
+    const entries = text === undefined ? (list.entries ?? []) : parsePlainList(text);
+    const types = new Set<IocType>(list.types ?? IOC_TYPES);
+    return compileList(list.name, origin, 'plain', entries, types, list.match ?? 'exact', warnings);
+  }
+  let misp;
+  try {
+    misp = parseMispWarninglist(text ?? '');
+  } catch (error) {
+    throw new Error(`allowlist ${JSON.stringify(list.name)}: ${origin}: ${describeError(error)}`);
+  }
+  const types = list.types ? new Set<IocType>(list.types) : typesForMispAttributes(misp.matchingAttributes);
+  if (types.size === 0) {
+    warnings.push(
+      `allowlist ${JSON.stringify(list.name)}: matching_attributes ${misp.matchingAttributes.join(', ')} cover no iocflow indicator type; the list never matches`,
+    );
+  }
+  const match = list.match ?? (misp.type === 'hostname' ? 'suffix' : 'exact');
+  const compiledList = compileList(list.name, origin, misp.type, misp.list, types, match, warnings);
+  if (misp.nonStringEntries > 0) {
+    compiledList.skipped += misp.nonStringEntries;
+    warnings.push(
+      `allowlist ${JSON.stringify(list.name)}: ${misp.nonStringEntries} entries are not strings and were skipped`,
+    );
+  }
+  return compiledList;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** One list, compiled into the structures that make a lookup cost a few hash probes. */
+interface CompiledAllowlist {
+  name: string;
+  origin: string;
+  appliesTo: Set<IocType>;
+  /** Canonical values (and, lowercased, any other strings) that match exactly. */
+  exact: Set<string>;
+  /** Domains that match themselves and every subdomain. */
+  suffixes: Set<string>;
+  ranges: IpRangeSet;
+  substrings: string[];
+  regexes: RegExp[];
+  entries: number;
+  skipped: number;
+}
+
+type ListKind = MispListType | 'plain';
+
+function compileList(
+  name: string,
+  origin: string,
+  kind: ListKind,
+  entries: readonly string[],
+  appliesTo: Set<IocType>,
+  match: 'exact' | 'suffix',
+  warnings: string[],
+): CompiledAllowlist {
+  const list: CompiledAllowlist = {
+    name,
+    origin,
+    appliesTo,
+    exact: new Set(),
+    suffixes: new Set(),
+    ranges: IpRangeSet.fromBlocks([]),
+    substrings: [],
+    regexes: [],
+    entries: 0,
+    skipped: 0,
+  };
+  const blocks: CidrBlock[] = [];
+  const skippedExamples: string[] = [];
+  for (const raw of entries) {
+    const entry = raw.trim();
+    const problem = entry === '' ? 'empty entry' : addEntry(list, kind, entry, match, blocks);
+    if (problem === undefined) {
+      list.entries++;
+    } else {
+      list.skipped++;
+      if (skippedExamples.length < 3)
+        skippedExamples.push(`${JSON.stringify(entry.slice(0, 60))} (${problem})`);
+    }
+  }
+  list.ranges = IpRangeSet.fromBlocks(blocks);
+  if (list.skipped > 0) {
+    warnings.push(
+      `allowlist ${JSON.stringify(name)}: skipped ${list.skipped} of ${entries.length} entries, e.g. ${skippedExamples.join(', ')}`,
+    );
+  }
+  return list;
+}
+
+/** Adds one entry; returns why it was skipped, or undefined. */
+function addEntry(
+  list: CompiledAllowlist,
+  kind: ListKind,
+  entry: string,
+  match: 'exact' | 'suffix',
+  blocks: CidrBlock[],
+): string | undefined {
+  switch (kind) {
+    case 'substring':
+      list.substrings.push(entry.toLowerCase());
+      return undefined;
+    case 'regex': {
+      const regex = compileListRegex(entry);
+      if (typeof regex === 'string') return `invalid regex: ${regex}`;
+      list.regexes.push(regex);
+      return undefined;
+    }
+    case 'cidr': {
+      const block = cidrBlockOf(entry);
+      if (!block) return 'not an IP address or CIDR block';
+      blocks.push(block);
+      return undefined;
+    }
+    case 'hostname':
+    case 'string':
+    case 'plain':
+      return addValueEntry(list, kind, entry, match, blocks);
+  }
+}
+
+function addValueEntry(
+  list: CompiledAllowlist,
+  kind: ListKind,
+  entry: string,
+  match: 'exact' | 'suffix',
+  blocks: CidrBlock[],
+): string | undefined {
+  if (entry.startsWith('.') || entry.startsWith('*.')) {
+    const suffix = listHostName(entry.slice(entry.indexOf('.') + 1));
+    if (suffix === undefined) return 'not a domain suffix';
+    list.suffixes.add(suffix);
+    return undefined;
+  }
+  if (kind === 'plain' && entry.includes('/')) {
+    const parsed = parseCidr(entry);
+    if (parsed.ok) {
+      blocks.push(parsed.block);
+      return undefined;
+    }
+  }
+  const outcome = normaliseEntry(entry)[0];
+  if (outcome?.kind === 'indicator') {
+    if (outcome.type === 'cidr') {
+      const parsed = parseCidr(outcome.value);
+      if (parsed.ok) blocks.push(parsed.block);
+    } else if (outcome.type === 'domain' && match === 'suffix') {
+      list.suffixes.add(outcome.value);
+    } else {
+      list.exact.add(outcome.value);
+    }
+    return undefined;
+  }
+  // Names the normaliser rejects (`localhost`, `foo.internal`, a bare TLD) can still be listed.
+  const host = listHostName(entry);
+  if (host !== undefined) {
+    (match === 'suffix' ? list.suffixes : list.exact).add(host);
+    return undefined;
+  }
+  if (kind === 'hostname') return 'not a host name';
+  if (kind === 'plain')
+    return `not an indicator (${outcome?.kind === 'rejected' ? outcome.reason : 'unknown'})`;
+  list.exact.add(entry.toLowerCase());
+  return undefined;
+}
+
+/** A host name from a list, lowercased and punycoded, checked for shape only (no public-suffix check). */
+function listHostName(text: string): string | undefined {
+  let name = text.toLowerCase();
+  if (name.endsWith('.')) name = name.slice(0, -1);
+  if ([...name].some((char) => char.charCodeAt(0) > 127)) name = domainToASCII(name);
+  return /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/.test(
+    name,
+  )
+    ? name
+    : undefined;
+}
+
+/** A CIDR block, or a bare address as a /32 or /128 (MISP cidr lists mix both). */
+function cidrBlockOf(entry: string): CidrBlock | undefined {
+  if (entry.includes('/')) {
+    const parsed = parseCidr(entry);
+    return parsed.ok ? parsed.block : undefined;
+  }
+  const parsed = parseCidr(`${entry}/${entry.includes(':') ? 128 : 32}`);
+  return parsed.ok ? parsed.block : undefined;
+}
+
+/** What an indicator is compared on, worked out once per match call and shared by every list. */
+interface Probe {
+  type: IocType;
+  value: string;
+  lowerValue: string;
+  /** The domain to walk up: the domain itself, a URL's host name, an email's domain. */
+  domain?: string;
+  /** The domain and each parent of it, worked out once and shared by every list. */
+  domainChain?: string[];
+  /** A URL's host as written in the URL, for exact entries. */
+  hostValue?: string;
+  v4Start?: number;
+  v4End?: number;
+  v6Start?: bigint;
+  v6End?: bigint;
+}
+
+class CompiledAllowlists implements Allowlists {
+  constructor(
+    private readonly lists: CompiledAllowlist[],
+    readonly warnings: readonly string[],
+  ) {}
+
+  names(): string[] {
+    return this.lists.map((list) => list.name);
+  }
+
+  summaries(): AllowlistSummary[] {
+    return this.lists.map(({ name, origin, entries, skipped }) => ({ name, origin, entries, skipped }));
+  }
+
+  match(indicator: Indicator): string | undefined {
+    const probe = probeOf(indicator);
+    if (!probe) return undefined;
+    for (const list of this.lists) {
+      if (list.appliesTo.has(probe.type) && listMatches(list, probe)) return list.name;
+    }
+    return undefined;
+  }
+}
+
+function probeOf({ type, value }: Indicator): Probe | undefined {
+  if (typeof value !== 'string') return undefined;
+  const probe: Probe = { type, value, lowerValue: value.toLowerCase() };
+  let address: string | undefined;
+  switch (type) {
+    case 'domain':
+      probe.domain = value;
+      break;
+    case 'email':
+      probe.domain = value.slice(value.lastIndexOf('@') + 1);
+      probe.hostValue = probe.domain;
+      break;
+    case 'url': {
+      const host = hostOfCanonicalUrl(value);
+      if (host) {
+        probe.hostValue = host.value;
+        if (host.type === 'domain') probe.domain = host.value;
+        else address = host.value;
+      }
+      break;
+    }
+    case 'ipv4':
+    case 'ipv6':
+      address = value;
+      break;
+    case 'cidr': {
+      const parsed = parseCidr(value);
+      if (parsed.ok && parsed.block.family === 4) {
+        probe.v4Start = parsed.block.network;
+        probe.v4End = parsed.block.network + 2 ** (32 - parsed.block.prefix) - 1;
+      } else if (parsed.ok && parsed.block.family === 6) {
+        probe.v6Start = parsed.block.network;
+        probe.v6End = parsed.block.network + (((1n << 128n) - 1n) >> BigInt(parsed.block.prefix));
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  if (probe.domain !== undefined) probe.domainChain = parentDomains(probe.domain);
+  if (address !== undefined) {
+    const v4 = parseIpv4(address);
+    if (v4 >= 0) {
+      probe.v4Start = probe.v4End = v4;
+    } else {
+      const groups = parseIpv6(address);
+      if (groups) probe.v6Start = probe.v6End = ipv6ToBigInt(groups);
+    }
+  }
+  return probe;
+}
+
+function listMatches(list: CompiledAllowlist, probe: Probe): boolean {
+  if (
+    list.exact.size > 0 &&
+    (list.exact.has(probe.value) || (probe.hostValue !== undefined && list.exact.has(probe.hostValue)))
+  )
+    return true;
+  if (list.suffixes.size > 0 && probe.domainChain !== undefined) {
+    for (const name of probe.domainChain) if (list.suffixes.has(name)) return true;
+  }
+  if (list.ranges.size > 0) {
+    if (probe.v4Start !== undefined && list.ranges.containsV4(probe.v4Start, probe.v4End)) return true;
+    if (probe.v6Start !== undefined && list.ranges.containsV6(probe.v6Start, probe.v6End)) return true;
+  }
+  for (const substring of list.substrings) if (probe.lowerValue.includes(substring)) return true;
+  for (const regex of list.regexes) if (regex.test(probe.value)) return true;
+  return false;
+}
+
+/** `a.b.example.org` → itself, `b.example.org`, `example.org`, `org`: what a suffix entry may be. */
+function parentDomains(domain: string): string[] {
+  const chain = [domain];
+  for (let dot = domain.indexOf('.'); dot >= 0; dot = domain.indexOf('.', dot + 1))
+    chain.push(domain.slice(dot + 1));
+  return chain;
+}

@@ -8,7 +8,10 @@ import { installSdkLogger } from '../temporal/logging.js';
 import { ensureTemporal } from '../temporal/server.js';
 import { startWorker } from '../../worker.js';
 import { formatCycleReport } from './format.js';
-import { openRuntime } from './runtime.js';
+import { normalizeLines, openInput, parseLines } from './inspect.js';
+import { loadConfiguredAllowlists, openRuntime } from './runtime.js';
+import { SAVED_FORMATS, type SavedFormat } from '../sources/index.js';
+import { once } from 'node:events';
 
 /** Exit codes scripts can rely on. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, busy: 3 } as const;
@@ -149,6 +152,50 @@ schedule
     }),
   );
 
+const allowlistOffOption = () =>
+  new Option('--allowlist-off <name>', 'switch an allowlist off by name (repeatable)').argParser(
+    (value: string, previous: string[] = []) => [...previous, value],
+  );
+
+program
+  .command('normalize')
+  .description(
+    'Normalise indicators, one per line, from FILE or standard input: one JSON line per input with its ' +
+      'canonical type and value (and the allowlist that matched), or the reason it was rejected.',
+  )
+  .argument('[file]', 'input file, or - for standard input', '-')
+  .addOption(configOption())
+  .addOption(allowlistOffOption())
+  .action(async (file: string, opts: { config?: string; allowlistOff?: string[] }) => {
+    const allowlists = await loadConfiguredAllowlists(
+      loadConfig(resolveConfigPath(opts.config)),
+      opts.allowlistOff,
+    );
+    await writeJsonLines(normalizeLines(openInput(file), allowlists));
+  });
+
+program
+  .command('parse')
+  .description(
+    'Show what a source would extract from a saved response: one JSON line per distinct indicator and ' +
+      'one per rejected entry.',
+  )
+  .addOption(
+    new Option('-f, --format <name>', 'source format')
+      .choices(Object.keys(SAVED_FORMATS))
+      .makeOptionMandatory(),
+  )
+  .argument('<path>', 'the saved response')
+  .addOption(configOption())
+  .addOption(allowlistOffOption())
+  .action(async (path: string, opts: { format: SavedFormat; config?: string; allowlistOff?: string[] }) => {
+    const allowlists = await loadConfiguredAllowlists(
+      loadConfig(resolveConfigPath(opts.config)),
+      opts.allowlistOff,
+    );
+    await writeJsonLines(parseLines(SAVED_FORMATS[opts.format](path), allowlists));
+  });
+
 program
   .command('config')
   .description('Configuration commands.')
@@ -202,6 +249,13 @@ function onceStopped(cleanup: () => Promise<void>): Promise<void> {
     process.on('SIGINT', handler);
     process.on('SIGTERM', handler);
   });
+}
+
+/** Writes JSON lines, waiting when stdout is slow (a pipe into `head` must not buffer everything). */
+async function writeJsonLines(lines: AsyncIterable<unknown>): Promise<void> {
+  for await (const line of lines) {
+    if (!process.stdout.write(JSON.stringify(line) + '\n')) await once(process.stdout, 'drain');
+  }
 }
 
 function formatObject(value: Record<string, unknown>): string {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { allowlistsConfigSchema } from '../ioc/allowlist.js';
 
 // The one description of config.yaml. Defaults live here and nowhere else; the README's configuration
 // reference is generated from this schema.
@@ -118,6 +119,11 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    allowlists: allowlistsConfigSchema
+      .prefault({})
+      .describe(
+        'Indicators that must never be delivered: built-in reserved ranges, public resolvers, special-use domains, and MISP warninglists or plain lists of your own.',
+      ),
     sources: z.record(name, sourceSchema).default({}),
     sinks: z.record(name, sinkSchema).default({}),
   })

@@ -47,6 +47,10 @@ export async function collect(source: Source, db: StoreDb, options: CollectOptio
       for (const outcome of normaliseEntry(entry.value, entry.typeHint)) {
         if (outcome.kind === 'rejected') {
           report.rejected[outcome.reason] = (report.rejected[outcome.reason] ?? 0) + 1;
+          noteProblem(
+            report,
+            `${entry.position}: ${outcome.reason}${outcome.detail ? ` (${outcome.detail})` : ''}`,
+          );
           continue;
         }
         report.indicators++;

@@ -1,6 +1,6 @@
 import type { SourceConfig } from '../config/index.js';
-import { plainFileSource } from './plain.js';
-import type { Source } from './types.js';
+import { plainFileSource, readPlainFile } from './plain.js';
+import type { Source, SourcePage } from './types.js';
 
 export type * from './types.js';
 
@@ -11,3 +11,13 @@ export function createSource(name: string, config: SourceConfig): Source {
       return plainFileSource(name, config);
   }
 }
+
+/**
+ * Saved source output that `iocflow parse --format NAME PATH` reads: what a source would extract from a
+ * response saved to a file.
+ */
+export const SAVED_FORMATS = {
+  plain: (path: string): AsyncIterable<SourcePage> => readPlainFile(path),
+} as const;
+
+export type SavedFormat = keyof typeof SAVED_FORMATS;

@@ -17,14 +17,19 @@ export function plainFileSource(name: string, config: PlainConfig): Source {
     config,
     pull(context: SourceContext): SourcePull {
       return {
-        pages: readPages(config.path, Number(context.resumeFrom ?? 0), context.signal),
+        pages: readPlainFile(config.path, Number(context.resumeFrom ?? 0), context.signal),
         watermark: () => undefined,
       };
     },
   };
 }
 
-async function* readPages(path: string, skipLines: number, signal?: AbortSignal): AsyncGenerator<SourcePage> {
+/** Pages of a plain indicator file, after the first `skipLines` lines. */
+export async function* readPlainFile(
+  path: string,
+  skipLines = 0,
+  signal?: AbortSignal,
+): AsyncGenerator<SourcePage> {
   const lines = createInterface({
     input: createReadStream(path, { encoding: 'utf8', signal }),
     crlfDelay: Infinity,

@@ -7,7 +7,7 @@ import { copySampleFeeds, SAMPLE_SOURCES, startPipeline, type Pipeline } from '.
 
 /** What the two sample feeds must produce; derived by hand from the files, not from the code. */
 const BLOCKLIST_DISTINCT = 16; // 20 entries: 2 duplicates, 2 junk lines
-const WATCHLIST_ONLY = 6; // 10 entries, 4 of them also on the blocklist
+const WATCHLIST_ONLY = 7; // 11 entries, 4 of them also on the blocklist, 8.8.8.8 allowlisted
 const ON_BOTH = [
   '185.220.101.47',
   '194.26.192.64',
@@ -40,11 +40,12 @@ describe('an ingest cycle over the sample feeds', () => {
       entries: 20,
       newIocs: BLOCKLIST_DISTINCT,
     });
-    expect(blocklist!.rejected).toEqual({ unknown_type: 2 });
+    expect(blocklist!.rejected).toEqual({ unknown_type: 1, bad_ip: 1 });
     expect(watchlist).toMatchObject({
       source: 'community-watchlist',
       status: 'ok',
-      entries: 10,
+      entries: 11,
+      allowlisted: 1,
       newIocs: WATCHLIST_ONLY,
     });
 
@@ -52,7 +53,7 @@ describe('an ingest cycle over the sample feeds', () => {
     const iocCount = db.prepare('select count(*) as n from iocs').get() as { n: number };
     const sightingCount = db.prepare('select count(*) as n from sightings').get() as { n: number };
     expect(iocCount.n).toBe(BLOCKLIST_DISTINCT + WATCHLIST_ONLY);
-    expect(sightingCount.n).toBe(BLOCKLIST_DISTINCT + 10);
+    expect(sightingCount.n).toBe(BLOCKLIST_DISTINCT + 11);
 
     expect(report.progress).toMatchObject({
       planned: 22,
@@ -96,7 +97,15 @@ describe('an ingest cycle over the sample feeds', () => {
     );
     expect(children.count).toBe(22);
     const sightings = pipeline.store.db.get<{ n: number }>(sql`select count(*) as n from sightings`);
-    expect(sightings.n).toBe(26);
+    expect(sightings.n).toBe(27);
+  });
+
+  test('an allowlisted resolver is stored with its list, scored 0 without a child, and never delivered', () => {
+    const row = pipeline.store.sqlite
+      .prepare("select status, allowlist, score from iocs where key = 'ipv4:8.8.8.8'")
+      .get();
+    expect(row).toEqual({ status: 'allowlisted', allowlist: 'builtin-public-dns', score: 0 });
+    expect(readFileSync(sinkFile, 'utf8')).not.toContain('8.8.8.8');
   });
 
   test('an analyst finds one IOC by value in the search attributes', async () => {

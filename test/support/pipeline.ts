@@ -8,6 +8,7 @@ import { startWorker, type RunningWorker } from '../../worker.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import type { AllowlistMatcher } from '../../src/pipeline/collect.js';
+import { loadAllowlists } from '../../src/ioc/index.js';
 import type { CycleReport } from '../../src/shared/messages.js';
 import { startCycleNow } from '../../src/temporal/cycles.js';
 import { PROJECT_ROOT } from '../../src/project-root.js';
@@ -47,7 +48,7 @@ export async function startPipeline(
   const worker = await startWorker({
     config,
     store,
-    allowlists: options.allowlists ?? { match: () => undefined },
+    allowlists: options.allowlists ?? (await loadAllowlists(config.allowlists, { baseDir: dir })),
     address,
   });
   const connection = await Connection.connect({ address });

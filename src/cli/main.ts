@@ -65,10 +65,14 @@ program
   .command('worker')
   .description('Run the worker against the Temporal server at TEMPORAL_ADDRESS until SIGINT/SIGTERM.')
   .addOption(configOption())
-  .action(async (opts: { config?: string }) => {
+  .option('--apply-schedule', 'create or update the cycle schedule before polling (idempotent)')
+  .action(async (opts: { config?: string; applySchedule?: boolean }) => {
     const runtime = await openRuntime(opts.config);
     const temporal = await ensureTemporal(runtime.config, { say, startDevServer: false });
     const worker = await startWorker({ ...runtime, address: temporal.address });
+    if (opts.applySchedule) {
+      say(`schedule ${runtime.config.schedule.id}: ${await applySchedule(temporal.client, runtime.config)}`);
+    }
     say(`worker polling ${runtime.config.temporal.taskQueue} on ${temporal.address}`);
     const stop = onceStopped(async () => {
       await worker.stop();

@@ -1,5 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Got } from 'got';
 import type { Config } from '../src/config/index.js';
+import { createHttpClient } from '../src/http/client.js';
 import { iocWorkflowId, iocSearchValue } from '../src/ioc/identity.js';
 import { parseKey } from '../src/ioc/index.js';
 import { collect, type AllowlistMatcher } from '../src/pipeline/collect.js';
@@ -21,6 +23,7 @@ import {
   allowlistedAwaitingZero,
   finishCycleRow,
   planWork,
+  recordSourceFailure,
   startCycleRow,
   workPage,
   type Store,
@@ -30,6 +33,8 @@ export interface ActivityDeps {
   config: Config;
   store: Store;
   allowlists: AllowlistMatcher;
+  /** The shared HTTP client; tests may pass one with a short timeout. */
+  http?: Got;
   now?: () => number;
 }
 
@@ -41,6 +46,7 @@ export function createActivities(deps: ActivityDeps) {
   const { config, store } = deps;
   const now = deps.now ?? Date.now;
   const db = store.db;
+  const http = deps.http ?? createHttpClient();
 
   return {
     /** Records the cycle and names what it will touch. */
@@ -68,15 +74,21 @@ export function createActivities(deps: ActivityDeps) {
       }
       const ctx = Context.current();
       const resume = ctx.info.heartbeatDetails as { cursor: string; report: SourceReport } | undefined;
-      const { report } = await collect(createSource(input.source, sourceConfig), db, {
-        cycleId: input.cycleId,
-        now,
-        allowlists: deps.allowlists,
-        resume,
-        signal: ctx.cancellationSignal,
-        onPageStored: (cursor, progress) => ctx.heartbeat({ cursor, report: progress }),
-      });
-      return report;
+      try {
+        const { report } = await collect(createSource(input.source, sourceConfig), db, {
+          cycleId: input.cycleId,
+          now,
+          allowlists: deps.allowlists,
+          http,
+          resume,
+          signal: ctx.cancellationSignal,
+          onPageStored: (cursor, progress) => ctx.heartbeat({ cursor, report: progress }),
+        });
+        return report;
+      } catch (err) {
+        recordSourceFailure(db, input.source, err instanceof Error ? err.message : String(err), now());
+        throw err;
+      }
     },
 
     /** Scores allowlisted IOCs 0 in bulk and writes the cycle's work list. */

@@ -1,7 +1,15 @@
 import type { SourceReport } from '../shared/messages.js';
 import { normaliseEntry, type Indicator } from '../ioc/index.js';
 import type { Source } from '../sources/index.js';
-import { recordSightings, type Sighting, type StoreDb } from '../store/index.js';
+import type { Got } from 'got';
+import {
+  readSourceMemory,
+  recordSightings,
+  recordSourceSuccess,
+  type Sighting,
+  type SourceMemory,
+  type StoreDb,
+} from '../store/index.js';
 
 /** Decides whether a valid indicator must never be delivered; returns the matching list's name. */
 export interface AllowlistMatcher {
@@ -12,7 +20,7 @@ export interface CollectOptions {
   cycleId: string;
   now: () => number;
   allowlists: AllowlistMatcher;
-  watermark?: string | undefined;
+  http: Got;
   /** Resume point and counts from a previous attempt's last heartbeat. */
   resume?: { cursor: string; report: SourceReport } | undefined;
   /** Called after each page is stored; the activity heartbeats from here. */
@@ -22,18 +30,20 @@ export interface CollectOptions {
 
 export interface CollectResult {
   report: SourceReport;
-  /** The watermark to store: only when every page was taken. */
-  watermark: string | undefined;
+  /** What the source remembers for its next pull; stored by `collect` once every page was taken. */
+  memory: SourceMemory;
 }
 
 /**
  * Pulls a source page by page: normalise every entry, check the allowlists, and store the page's
  * sightings in one transaction. A bad entry is counted with its reason and never stops its neighbours.
+ * The source's watermark moves only after the last page; a pull that throws leaves it where it was.
  */
 export async function collect(source: Source, db: StoreDb, options: CollectOptions): Promise<CollectResult> {
   const report: SourceReport = options.resume?.report ?? emptyReport(source.name);
   const pull = source.pull({
-    watermark: options.watermark,
+    memory: readSourceMemory(db, source.name),
+    http: options.http,
     resumeFrom: options.resume?.cursor,
     signal: options.signal,
   });
@@ -72,7 +82,9 @@ export async function collect(source: Source, db: StoreDb, options: CollectOptio
     if (batch.length > 0) report.newIocs += recordSightings(db, batch, options.cycleId).newIocs;
     options.onPageStored?.(page.cursor, report);
   }
-  return { report, watermark: pull.watermark() };
+  const memory = pull.memory();
+  recordSourceSuccess(db, source.name, memory, options.now());
+  return { report, memory };
 }
 
 export function emptyReport(source: string): SourceReport {

@@ -18,7 +18,8 @@ export function plainFileSource(name: string, config: PlainConfig): Source {
     pull(context: SourceContext): SourcePull {
       return {
         pages: readPlainFile(config.path, Number(context.resumeFrom ?? 0), context.signal),
-        watermark: () => undefined,
+        // A local file is read whole every cycle; the store's dedup makes a re-read cost no enrichment.
+        memory: () => ({}),
       };
     },
   };

@@ -1,4 +1,6 @@
+import type { Got } from 'got';
 import type { SourceConfig } from '../config/index.js';
+import type { SourceMemory } from '../store/source-state.js';
 
 /** One entry as a source delivers it, before normalisation. */
 export interface RawEntry {
@@ -31,15 +33,18 @@ export interface SourcePage {
 export interface SourcePull {
   pages: AsyncIterable<SourcePage>;
   /**
-   * The watermark to store once every page was taken without error (e.g. the newest timestamp seen);
-   * undefined keeps the old one. Read only after the pages are exhausted.
+   * What to remember once every page was taken without error: the next watermark (e.g. the newest
+   * timestamp seen) and the response validators. Read only after the pages are exhausted; fields left
+   * undefined are stored as undefined, so return the previous value to keep it.
    */
-  watermark(): string | undefined;
+  memory(): SourceMemory;
 }
 
 export interface SourceContext {
-  /** Watermark of the last successful pull, if any. */
-  watermark?: string | undefined;
+  /** What the last successful pull left: watermark and conditional-request validators. */
+  memory: SourceMemory;
+  /** The shared HTTP client (retries off, TLS verified); sources never build their own. */
+  http: Got;
   /** Cursor from the last heartbeat of a previous attempt: continue after it. */
   resumeFrom?: string | undefined;
   signal?: AbortSignal | undefined;

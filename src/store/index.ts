@@ -5,3 +5,4 @@ export * from './scores.js';
 export * from './outbox.js';
 export * from './cycles.js';
 export * as tables from './schema.js';
+export * from './source-state.js';

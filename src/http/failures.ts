@@ -1,0 +1,105 @@
+import type { Response } from 'got';
+import { redactUrl } from './client.js';
+
+// HTTP outcomes as typed errors. Retries belong to Temporal: activities turn these into
+// ApplicationFailures whose type the workflow's retry policy names (see FAILURE_TYPES).
+
+/** Who was called and which config key holds its credentials, for messages that name the fix. */
+export interface CallSite {
+  /** `VirusTotal`, `MISP (source misp-main)`… */
+  service: string;
+  /** Config key of the credential, e.g. `enrichers.virustotal.apiKey`; never the credential itself. */
+  credentialKey?: string | undefined;
+}
+
+export class HttpFailure extends Error {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    /** Whether trying again later can succeed. */
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** 429 or a vendor quota answer: try again after `retryAfterMs`. */
+export class RateLimitedError extends HttpFailure {
+  constructor(
+    message: string,
+    status: number,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(message, status, true);
+  }
+}
+
+/** 401/403: the credential is wrong or revoked; retrying cannot help. */
+export class AuthRejectedError extends HttpFailure {
+  constructor(message: string, status: number) {
+    super(message, status, false);
+  }
+}
+
+/** 5xx, timeouts, connection failures: retry with backoff. */
+export class UnavailableError extends HttpFailure {
+  constructor(message: string, status?: number) {
+    super(message, status, true);
+  }
+}
+
+/** Any other 4xx: the request itself is wrong; retrying the same request cannot help. */
+export class RequestRejectedError extends HttpFailure {
+  constructor(message: string, status: number) {
+    super(message, status, false);
+  }
+}
+
+/**
+ * Turns a non-2xx response into the matching failure. 404 is not a failure here: whether "not found"
+ * is a normal answer (an IOC unknown to a vendor) is the caller's call, so it gets a RequestRejectedError
+ * only if it asks for one.
+ */
+export function failureFor(
+  site: CallSite,
+  response: Pick<Response, 'statusCode' | 'headers' | 'url'>,
+  now = Date.now(),
+): HttpFailure {
+  const status = response.statusCode;
+  const where = `${site.service} answered ${status} for ${redactUrl(response.url)}`;
+  if (status === 429) {
+    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
+    return new RateLimitedError(
+      `${where}: rate limited${retryAfterMs !== undefined ? `, retry after ${Math.ceil(retryAfterMs / 1000)}s` : ''}`,
+      status,
+      retryAfterMs,
+    );
+  }
+  if (status === 401 || status === 403) {
+    return new AuthRejectedError(
+      `${site.service} rejected the credentials (${status})${site.credentialKey ? ` (config: ${site.credentialKey})` : ''}`,
+      status,
+    );
+  }
+  if (status >= 500) return new UnavailableError(`${where}: server error`, status);
+  return new RequestRejectedError(`${where}: request rejected`, status);
+}
+
+/** A transport error (timeout, refused connection, TLS) as a retryable failure, without the request's secrets. */
+export function transportFailure(site: CallSite, err: unknown): HttpFailure {
+  const code = (err as { code?: string }).code;
+  const name = err instanceof Error ? err.name : 'Error';
+  if (name === 'TimeoutError' || code === 'ETIMEDOUT')
+    return new UnavailableError(`${site.service} timed out`);
+  return new UnavailableError(`${site.service} unreachable (${code ?? name})`);
+}
+
+/** `Retry-After` as delay-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (!text) return undefined;
+  if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}

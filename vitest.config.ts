@@ -9,5 +9,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     globalSetup: ['test/support/temporal-server.ts'],
     setupFiles: ['test/support/quiet-sdk.ts'],
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

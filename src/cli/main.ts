@@ -6,7 +6,7 @@ import { CycleAlreadyRunningError, runningCycle, startCycleNow, webUiLink } from
 import { applySchedule, describeSchedule, triggerSchedule } from '../temporal/schedule.js';
 import { installSdkLogger } from '../temporal/logging.js';
 import { ensureTemporal } from '../temporal/server.js';
-import { startWorker } from '../../worker.js';
+import { startWorker, type RunningWorker } from '../../worker.js';
 import { formatCycleReport } from './format.js';
 import { normalizeLines, openInput, parseLines } from './inspect.js';
 import { loadConfiguredAllowlists, openRuntime } from './runtime.js';
@@ -44,21 +44,27 @@ program
     say(`config ${runtime.file}`);
     const temporal = await ensureTemporal(runtime.config, { say });
     const worker = await startWorker({ ...runtime, address: temporal.address });
-    const stop = onceStopped(async () => {
-      say('stopping: finishing in-flight tasks');
-      await worker.stop();
-      await temporal.close();
-      runtime.close();
-    });
-    say(
-      `schedule ${runtime.config.schedule.id}: ${await applySchedule(temporal.client, runtime.config)} (every ${runtime.config.schedule.every})`,
+    const stopping = untilSignalled();
+    await runUntilStopped(
+      worker,
+      stopping,
+      async () => {
+        await temporal.close();
+        runtime.close();
+      },
+      async () => {
+        say(
+          `schedule ${runtime.config.schedule.id}: ${await applySchedule(temporal.client, runtime.config)} (every ${runtime.config.schedule.every})`,
+        );
+        const handle = await startOrAttach(temporal.client, runtime.config);
+        say(`cycle ${handle.workflowId}: ${webUiLink(runtime.config, handle.workflowId)}`);
+        // Ctrl-C while the cycle runs stops the worker; the cycle itself resumes on the next start.
+        const report = await Promise.race([handle.result(), stopping.then(() => undefined)]);
+        if (!report) return;
+        process.stdout.write(formatCycleReport(report) + '\n');
+        say(`Web UI: ${runtime.config.temporal.webUiUrl} — worker running; Ctrl-C stops it`);
+      },
     );
-    const handle = await startOrAttach(temporal.client, runtime.config);
-    say(`cycle ${handle.workflowId}: ${webUiLink(runtime.config, handle.workflowId)}`);
-    const report = await handle.result();
-    process.stdout.write(formatCycleReport(report) + '\n');
-    say(`Web UI: ${runtime.config.temporal.webUiUrl} — worker running; Ctrl-C stops it`);
-    await Promise.race([worker.done, stop]);
   });
 
 program
@@ -74,12 +80,10 @@ program
       say(`schedule ${runtime.config.schedule.id}: ${await applySchedule(temporal.client, runtime.config)}`);
     }
     say(`worker polling ${runtime.config.temporal.taskQueue} on ${temporal.address}`);
-    const stop = onceStopped(async () => {
-      await worker.stop();
+    await runUntilStopped(worker, untilSignalled(), async () => {
       await temporal.close();
       runtime.close();
     });
-    await Promise.race([worker.done, stop]);
   });
 
 program
@@ -242,17 +246,45 @@ async function startOrAttach(client: Client, config: Config) {
   }
 }
 
-/** Resolves after the first SIGINT/SIGTERM, once `cleanup` has run. */
-function onceStopped(cleanup: () => Promise<void>): Promise<void> {
-  return new Promise((resolve, reject) => {
+/** Resolves on the first SIGINT or SIGTERM. */
+function untilSignalled(): Promise<void> {
+  return new Promise((resolve) => {
     const handler = () => {
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);
-      cleanup().then(resolve, reject);
+      say('stopping: finishing in-flight tasks');
+      resolve();
     };
     process.on('SIGINT', handler);
     process.on('SIGTERM', handler);
   });
+}
+
+/**
+ * Keeps a worker running until a signal (graceful: in-flight tasks finish) or until it stops on its own
+ * (a crash, rethrown), running `meanwhile` alongside; either way `close` runs once the worker is down.
+ */
+async function runUntilStopped(
+  worker: RunningWorker,
+  signalled: Promise<void>,
+  close: () => Promise<void>,
+  meanwhile: () => Promise<void> = async () => undefined,
+): Promise<void> {
+  const crashed: Promise<Error | undefined> = worker.done.then(
+    () => undefined,
+    (err: unknown) => (err instanceof Error ? err : new Error(`the worker stopped: ${JSON.stringify(err)}`)),
+  );
+  try {
+    await meanwhile();
+    await Promise.race([signalled, crashed]);
+    await worker.stop().catch(() => undefined);
+    const failure = await crashed;
+    if (failure) throw failure;
+  } finally {
+    await worker.stop().catch(() => undefined);
+    await close();
+    say('stopped');
+  }
 }
 
 /** Writes JSON lines, waiting when stdout is slow (a pipe into `head` must not buffer everything). */
@@ -285,3 +317,8 @@ try {
     process.exitCode = EXIT.failure;
   }
 }
+
+// Everything the command opened is closed by now, but the Temporal SDK's native runtime and gRPC channels
+// idle for several seconds before letting Node exit; exit as soon as the output is flushed.
+await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+process.exit();

@@ -14,7 +14,7 @@ import {
   typesForMispAttributes,
   type MispListType,
 } from './allowlist-formats.js';
-import { ipv6ToBigInt, parseCidr, parseIpv4, parseIpv6, type CidrBlock } from './ip.js';
+import { ipv6Value, parseCidr, strictIpv4Value, type CidrBlock } from './ip.js';
 import { IpRangeSet } from './ip-ranges.js';
 import { normaliseEntry } from './normalise.js';
 import { IOC_TYPES, type Indicator, type IocType } from './types.js';
@@ -456,12 +456,12 @@ function probeOf({ type, value }: Indicator): Probe | undefined {
   }
   if (probe.domain !== undefined) probe.domainChain = parentDomains(probe.domain);
   if (address !== undefined) {
-    const v4 = parseIpv4(address);
+    const v4 = strictIpv4Value(address);
     if (v4 >= 0) {
       probe.v4Start = probe.v4End = v4;
     } else {
-      const groups = parseIpv6(address);
-      if (groups) probe.v6Start = probe.v6End = ipv6ToBigInt(groups);
+      const v6 = ipv6Value(address);
+      if (v6 !== undefined) probe.v6Start = probe.v6End = v6;
     }
   }
   return probe;

@@ -1,13 +1,5 @@
 import { canonicaliseDomain, endsInNumericLabel } from './domain.js';
-import {
-  formatCidr,
-  formatIpv4,
-  formatIpv6,
-  ipv4MappedValue,
-  parseCidr,
-  parseIpv4,
-  parseIpv6,
-} from './ip.js';
+import { canonicalIpv4, canonicalIpv6, formatCidr, formatIpv4, parseCidr, strictIpv4Value } from './ip.js';
 import { refangHost, refangScheme, unwrap } from './refang.js';
 import { resolveTypeHint, type HintTarget } from './type-hints.js';
 import {
@@ -90,7 +82,8 @@ function plainFastPath(raw: string): Outcome | undefined {
     if (isHex(raw)) return indicator(hashType, raw.toLowerCase());
     return undefined;
   }
-  if (raw.length <= 15 && parseIpv4(raw) >= 0) return indicator('ipv4', raw);
+  // A strict dotted quad (the pre-check canonicalIpv4 runs before ipaddr.js) is already canonical.
+  if (raw.length <= 15 && strictIpv4Value(raw) >= 0) return indicator('ipv4', raw);
   return undefined;
 }
 
@@ -209,26 +202,19 @@ function hashOutcome(value: string, type: 'md5' | 'sha1' | 'sha256'): Outcome {
 type IpFamily = 'any' | 'ipv4' | 'ipv6';
 
 function ipOutcome(text: string, family: IpFamily): Outcome {
-  let type: 'ipv4' | 'ipv6';
-  let value: string;
-  const v4 = parseIpv4(text);
-  if (v4 >= 0) {
-    type = 'ipv4';
-    value = formatIpv4(v4);
-  } else if (text.includes(':')) {
-    const groups = parseIpv6(text);
-    if (!groups) return rejected('bad_ip', 'not a valid IPv6 address');
-    const mapped = ipv4MappedValue(groups);
-    type = mapped >= 0 ? 'ipv4' : 'ipv6';
-    value = mapped >= 0 ? formatIpv4(mapped) : formatIpv6(groups);
-  } else {
-    return rejected('bad_ip', 'not four decimal octets (no leading zeros, octal, hex or short forms)');
+  const v4 = canonicalIpv4(text);
+  if (v4 !== undefined) {
+    if (family === 'ipv6') return rejected('bad_ip', 'expected an IPv6 address, got IPv4');
+    return indicator('ipv4', v4);
   }
-  if (family === 'ipv4' && type !== 'ipv4') return rejected('bad_ip', 'expected an IPv4 address, got IPv6');
+  if (!text.includes(':'))
+    return rejected('bad_ip', 'not four decimal octets (no leading zeros, octal, hex or short forms)');
+  const v6 = canonicalIpv6(text);
+  if (!v6) return rejected('bad_ip', 'not a valid IPv6 address');
   // An IPv4-mapped IPv6 address is IPv6 as written, so an IPv6 hint accepts it.
-  if (family === 'ipv6' && type !== 'ipv6' && v4 >= 0)
-    return rejected('bad_ip', 'expected an IPv6 address, got IPv4');
-  return indicator(type, value);
+  if (family === 'ipv4' && v6.type !== 'ipv4')
+    return rejected('bad_ip', 'expected an IPv4 address, got IPv6');
+  return indicator(v6.type, v6.value);
 }
 
 /** `1.2.3.4`, `1.2.3.4:8080`, `2001:db8::1`, `[2001:db8::1]:443`, `[2001:db8::1]`. */
@@ -280,7 +266,7 @@ function cidrOutcome(text: string): Outcome {
 }
 
 function domainOutcome(text: string): Outcome {
-  if (parseIpv4(text) >= 0 || text.includes(':'))
+  if (strictIpv4Value(text) >= 0 || text.includes(':'))
     return rejected('bad_domain', 'an IP address, not a domain');
   if (endsInNumericLabel(text))
     return rejected('bad_domain', 'ends in a numeric label, like a malformed IP address');
@@ -314,7 +300,7 @@ function emailOutcome(text: string): Outcome {
   const problem = describeLocalPartProblem(local);
   if (problem) return rejected('bad_email', problem);
   const domainText = text.slice(at + 1);
-  if (parseIpv4(domainText) >= 0 || domainText.startsWith('['))
+  if (strictIpv4Value(domainText) >= 0 || domainText.startsWith('['))
     return rejected('bad_email', 'address literal domains are not accepted');
   const domain = canonicaliseDomain(domainText);
   if (!domain.ok)

@@ -112,7 +112,9 @@ export function parseIpv6(text: string): ipaddr.IPv6 | null {
 export function canonicalIpv6(text: string): { type: 'ipv4' | 'ipv6'; value: string } | undefined {
   const address = parseIpv6(text);
   if (!address) return undefined;
-  if (address.isIPv4MappedAddress()) return { type: 'ipv4', value: address.toIPv4Address().toString() };
+  // parts[5] first: isIPv4MappedAddress walks every special range, and almost no address is mapped.
+  if (address.parts[5] === 0xffff && address.isIPv4MappedAddress())
+    return { type: 'ipv4', value: address.toIPv4Address().toString() };
   return { type: 'ipv6', value: address.toRFC5952String() };
 }
 
@@ -153,7 +155,7 @@ const DECIMAL_PREFIX = /^(0|[1-9]\d{0,2})$/;
 
 /**
  * Parses `address/prefix` strictly (decimal prefix without leading zeros, strict address), with
- * `ipaddr.parseCIDR` doing the parsing. Host bits are masked off, and reported, because MISP and
+ * ipaddr.js's `IPv4.parseCIDR` / `IPv6.parseCIDR` doing the parsing. Host bits are masked off, and reported, because MISP and
  * many feeds write `192.0.2.7/24` when they mean the /24. An IPv4-mapped IPv6 block of /96 or
  * longer becomes the IPv4 block it maps.
  */
@@ -164,26 +166,23 @@ export function parseCidr(text: string): CidrParse {
   if (!DECIMAL_PREFIX.test(prefixText)) return { ok: false, detail: 'prefix is not a decimal number' };
   const prefix = Number(prefixText);
   const address = text.slice(0, slash);
-  let prepared: string;
+  // The family is known from the pre-check, so the family's own parseCIDR is called: the generic
+  // ipaddr.parseCIDR tries IPv6 first and builds (and throws) an Error for every IPv4 block.
   if (strictIpv4Value(address) >= 0) {
     if (prefix > 32) return { ok: false, detail: `IPv4 prefix /${prefix} is longer than 32` };
-    prepared = text;
-  } else {
-    const v6 = address.includes(':') ? strictIpv6Text(address) : undefined;
-    if (v6 === undefined) return { ok: false, detail: 'address is neither strict IPv4 nor IPv6' };
-    if (prefix > 128) return { ok: false, detail: `IPv6 prefix /${prefix} is longer than 128` };
-    prepared = `${v6}/${prefix}`;
+    return ipv4Block(ipv4Number(ipaddr.IPv4.parseCIDR(text)[0]), prefix);
   }
-  let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  const prepared = address.includes(':') ? strictIpv6Text(address) : undefined;
+  if (prepared === undefined) return { ok: false, detail: 'address is neither strict IPv4 nor IPv6' };
+  if (prefix > 128) return { ok: false, detail: `IPv6 prefix /${prefix} is longer than 128` };
+  let v6: ipaddr.IPv6;
   try {
-    parsed = ipaddr.parseCIDR(prepared);
+    v6 = ipaddr.IPv6.parseCIDR(`${prepared}/${prefix}`)[0];
   } catch {
     return { ok: false, detail: 'address is neither strict IPv4 nor IPv6' };
   }
-  const [parsedAddress] = parsed;
-  if (parsedAddress.kind() === 'ipv4') return ipv4Block(ipv4Number(parsedAddress as ipaddr.IPv4), prefix);
-  const v6 = parsedAddress as ipaddr.IPv6;
-  if (prefix >= 96 && v6.isIPv4MappedAddress()) return ipv4Block(ipv4Number(v6.toIPv4Address()), prefix - 96);
+  if (prefix >= 96 && v6.parts[5] === 0xffff && v6.isIPv4MappedAddress())
+    return ipv4Block(ipv4Number(v6.toIPv4Address()), prefix - 96);
   const value = ipv6ToBigInt(v6.parts);
   const hostMask = (1n << BigInt(128 - prefix)) - 1n;
   const network = value & ~hostMask;

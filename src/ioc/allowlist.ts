@@ -374,28 +374,46 @@ function cidrBlockOf(entry: string): CidrBlock | undefined {
   return parsed.ok ? parsed.block : undefined;
 }
 
-/** What an indicator is compared on, worked out once per match call and shared by every list. */
-interface Probe {
-  type: IocType;
-  value: string;
-  lowerValue: string;
-  /** The domain to walk up: the domain itself, a URL's host name, an email's domain. */
-  domain?: string;
-  /** The domain and each parent of it, worked out once and shared by every list. */
-  domainChain?: string[];
-  /** A URL's host as written in the URL, for exact entries. */
-  hostValue?: string;
-  v4Start?: number;
-  v4End?: number;
-  v6Start?: bigint;
-  v6End?: bigint;
+/** A list with IP ranges, or with substrings or regexes, and its place in the checking order. */
+interface OrderedList {
+  order: number;
+  list: CompiledAllowlist;
+}
+
+/**
+ * Every list that applies to one indicator type, merged: one map for exact values and one for
+ * domain suffixes, each name mapped to the first list (lowest order) that holds it, so a lookup is
+ * one probe whatever the number of lists. Range and scanned lists stay separate, in order, and
+ * are only consulted while they could still beat the best match found so far.
+ */
+interface TypeIndex {
+  exact: Map<string, number>;
+  suffixes: Map<string, number>;
+  ranges: OrderedList[];
+  scanned: OrderedList[];
 }
 
 class CompiledAllowlists implements Allowlists {
+  private readonly byType = new Map<IocType, TypeIndex>();
+
   constructor(
     private readonly lists: CompiledAllowlist[],
     readonly warnings: readonly string[],
-  ) {}
+  ) {
+    // Types whose lists are the same share one index (every list applies to every type by default).
+    const bySignature = new Map<string, TypeIndex>();
+    for (const type of IOC_TYPES) {
+      const applicable = lists.flatMap((list, order) => (list.appliesTo.has(type) ? [order] : []));
+      if (applicable.length === 0) continue;
+      const signature = applicable.join(',');
+      let index = bySignature.get(signature);
+      if (!index) {
+        index = buildTypeIndex(lists, applicable);
+        bySignature.set(signature, index);
+      }
+      this.byType.set(type, index);
+    }
+  }
 
   names(): string[] {
     return this.lists.map((list) => list.name);
@@ -406,89 +424,123 @@ class CompiledAllowlists implements Allowlists {
   }
 
   match(indicator: Indicator): string | undefined {
-    const probe = probeOf(indicator);
-    if (!probe) return undefined;
-    for (const list of this.lists) {
-      if (list.appliesTo.has(probe.type) && listMatches(list, probe)) return list.name;
-    }
-    return undefined;
-  }
-}
-
-function probeOf({ type, value }: Indicator): Probe | undefined {
-  if (typeof value !== 'string') return undefined;
-  const probe: Probe = { type, value, lowerValue: value.toLowerCase() };
-  let address: string | undefined;
-  switch (type) {
-    case 'domain':
-      probe.domain = value;
-      break;
-    case 'email':
-      probe.domain = value.slice(value.lastIndexOf('@') + 1);
-      probe.hostValue = probe.domain;
-      break;
-    case 'url': {
-      const host = hostOfCanonicalUrl(value);
-      if (host) {
-        probe.hostValue = host.value;
-        if (host.type === 'domain') probe.domain = host.value;
-        else address = host.value;
+    const { type, value } = indicator;
+    if (typeof value !== 'string') return undefined;
+    const index = this.byType.get(type);
+    if (!index) return undefined;
+    let best = NO_MATCH;
+    /** The domain to walk up: the domain itself, a URL's host name, an email's domain. */
+    let domain: string | undefined;
+    /** A URL's host or an email's domain, for exact entries. */
+    let hostValue: string | undefined;
+    let address: string | undefined;
+    let v4Start = -1;
+    let v4End = -1;
+    let v6Start: bigint | undefined;
+    let v6End: bigint | undefined;
+    switch (type) {
+      case 'domain':
+        domain = value;
+        break;
+      case 'email':
+        domain = hostValue = value.slice(value.lastIndexOf('@') + 1);
+        break;
+      case 'url': {
+        const host = hostOfCanonicalUrl(value);
+        if (host) {
+          hostValue = host.value;
+          if (host.type === 'domain') domain = host.value;
+          else address = host.value;
+        }
+        break;
       }
-      break;
-    }
-    case 'ipv4':
-    case 'ipv6':
-      address = value;
-      break;
-    case 'cidr': {
-      const parsed = parseCidr(value);
-      if (parsed.ok && parsed.block.family === 4) {
-        probe.v4Start = parsed.block.network;
-        probe.v4End = parsed.block.network + 2 ** (32 - parsed.block.prefix) - 1;
-      } else if (parsed.ok && parsed.block.family === 6) {
-        probe.v6Start = parsed.block.network;
-        probe.v6End = parsed.block.network + (((1n << 128n) - 1n) >> BigInt(parsed.block.prefix));
+      case 'ipv4':
+      case 'ipv6':
+        address = value;
+        break;
+      case 'cidr': {
+        if (index.ranges.length === 0) break;
+        const parsed = parseCidr(value);
+        if (parsed.ok && parsed.block.family === 4) {
+          v4Start = parsed.block.network;
+          v4End = parsed.block.network + 2 ** (32 - parsed.block.prefix) - 1;
+        } else if (parsed.ok && parsed.block.family === 6) {
+          v6Start = parsed.block.network;
+          v6End = parsed.block.network + (((1n << 128n) - 1n) >> BigInt(parsed.block.prefix));
+        }
+        break;
       }
-      break;
+      default:
+        break;
     }
-    default:
-      break;
-  }
-  if (probe.domain !== undefined) probe.domainChain = parentDomains(probe.domain);
-  if (address !== undefined) {
-    const v4 = strictIpv4Value(address);
-    if (v4 >= 0) {
-      probe.v4Start = probe.v4End = v4;
-    } else {
-      const v6 = ipv6Value(address);
-      if (v6 !== undefined) probe.v6Start = probe.v6End = v6;
+
+    if (index.exact.size > 0) {
+      const order = index.exact.get(value);
+      if (order !== undefined) best = order;
+      if (hostValue !== undefined) {
+        const hostOrder = index.exact.get(hostValue);
+        if (hostOrder !== undefined && hostOrder < best) best = hostOrder;
+      }
     }
+    if (domain !== undefined && index.suffixes.size > 0) {
+      // The domain and each parent of it: `a.b.example.org`, `b.example.org`, `example.org`, `org`.
+      let name = domain;
+      for (;;) {
+        const order = index.suffixes.get(name);
+        if (order !== undefined && order < best) best = order;
+        const dot = name.indexOf('.');
+        if (dot < 0) break;
+        name = name.slice(dot + 1);
+      }
+    }
+    if (index.ranges.length > 0 && index.ranges[0]!.order < best) {
+      if (address !== undefined) {
+        const v4 = strictIpv4Value(address);
+        if (v4 >= 0) {
+          v4Start = v4End = v4;
+        } else {
+          v6Start = v6End = ipv6Value(address);
+        }
+      }
+      for (const { order, list } of index.ranges) {
+        if (order >= best) break;
+        if (
+          (v4Start >= 0 && list.ranges.containsV4(v4Start, v4End)) ||
+          (v6Start !== undefined && list.ranges.containsV6(v6Start, v6End))
+        ) {
+          best = order;
+          break;
+        }
+      }
+    }
+    if (index.scanned.length > 0 && index.scanned[0]!.order < best) {
+      const lowerValue = value.toLowerCase();
+      for (const { order, list } of index.scanned) {
+        if (order >= best) break;
+        if (
+          list.substrings.some((substring) => lowerValue.includes(substring)) ||
+          list.regexes.some((regex) => regex.test(value))
+        ) {
+          best = order;
+          break;
+        }
+      }
+    }
+    return best === NO_MATCH ? undefined : this.lists[best]!.name;
   }
-  return probe;
 }
 
-function listMatches(list: CompiledAllowlist, probe: Probe): boolean {
-  if (
-    list.exact.size > 0 &&
-    (list.exact.has(probe.value) || (probe.hostValue !== undefined && list.exact.has(probe.hostValue)))
-  )
-    return true;
-  if (list.suffixes.size > 0 && probe.domainChain !== undefined) {
-    for (const name of probe.domainChain) if (list.suffixes.has(name)) return true;
-  }
-  if (list.ranges.size > 0) {
-    if (probe.v4Start !== undefined && list.ranges.containsV4(probe.v4Start, probe.v4End)) return true;
-    if (probe.v6Start !== undefined && list.ranges.containsV6(probe.v6Start, probe.v6End)) return true;
-  }
-  for (const substring of list.substrings) if (probe.lowerValue.includes(substring)) return true;
-  for (const regex of list.regexes) if (regex.test(probe.value)) return true;
-  return false;
-}
+const NO_MATCH = Number.MAX_SAFE_INTEGER;
 
-/** `a.b.example.org` → itself, `b.example.org`, `example.org`, `org`: what a suffix entry may be. */
-function parentDomains(domain: string): string[] {
-  const chain = [domain];
-  for (let dot = domain.indexOf('.'); dot >= 0; dot = domain.indexOf('.', dot + 1))
-    chain.push(domain.slice(dot + 1));
-  return chain;
+function buildTypeIndex(lists: readonly CompiledAllowlist[], applicable: readonly number[]): TypeIndex {
+  const index: TypeIndex = { exact: new Map(), suffixes: new Map(), ranges: [], scanned: [] };
+  // In checking order, so the first list that holds a name keeps it.
+  for (const order of applicable) {
+    const list = lists[order]!;
+    for (const value of list.exact) if (!index.exact.has(value)) index.exact.set(value, order);
+    for (const name of list.suffixes) if (!index.suffixes.has(name)) index.suffixes.set(name, order);
+    if (list.ranges.size > 0) index.ranges.push({ order, list });
+    if (list.substrings.length > 0 || list.regexes.length > 0) index.scanned.push({ order, list });
+  }
+  return index;
 }

@@ -388,7 +388,14 @@ interface OrderedList {
  */
 interface TypeIndex {
   exact: Map<string, number>;
+  /** exactLengths[n] is 1 when some exact entry is n characters long (longer ones: the last slot). */
+  exactLengths: Uint8Array;
   suffixes: Map<string, number>;
+  /**
+   * The suffix verdict (first list order, or NO_MATCH) of domains already looked up: feeds repeat
+   * the same hosts, and a verdict costs a hash probe per label. Bounded; emptied when full.
+   */
+  suffixVerdicts: Map<string, number>;
   ranges: OrderedList[];
   scanned: OrderedList[];
 }
@@ -475,23 +482,18 @@ class CompiledAllowlists implements Allowlists {
     }
 
     if (index.exact.size > 0) {
-      const order = index.exact.get(value);
-      if (order !== undefined) best = order;
-      if (hostValue !== undefined) {
+      if (mayBeExact(index, value)) {
+        const order = index.exact.get(value);
+        if (order !== undefined) best = order;
+      }
+      if (hostValue !== undefined && mayBeExact(index, hostValue)) {
         const hostOrder = index.exact.get(hostValue);
         if (hostOrder !== undefined && hostOrder < best) best = hostOrder;
       }
     }
     if (domain !== undefined && index.suffixes.size > 0) {
-      // The domain and each parent of it: `a.b.example.org`, `b.example.org`, `example.org`, `org`.
-      let name = domain;
-      for (;;) {
-        const order = index.suffixes.get(name);
-        if (order !== undefined && order < best) best = order;
-        const dot = name.indexOf('.');
-        if (dot < 0) break;
-        name = name.slice(dot + 1);
-      }
+      const order = suffixVerdict(index, domain);
+      if (order < best) best = order;
     }
     if (index.ranges.length > 0 && index.ranges[0]!.order < best) {
       if (address !== undefined) {
@@ -531,13 +533,49 @@ class CompiledAllowlists implements Allowlists {
 }
 
 const NO_MATCH = Number.MAX_SAFE_INTEGER;
+const SUFFIX_VERDICT_LIMIT = 100_000;
+const EXACT_LENGTH_SLOTS = 256;
+
+function mayBeExact(index: TypeIndex, value: string): boolean {
+  return index.exactLengths[Math.min(value.length, EXACT_LENGTH_SLOTS - 1)] === 1;
+}
+
+/** The first list with a suffix entry for the domain or one of its parents, or NO_MATCH. */
+function suffixVerdict(index: TypeIndex, domain: string): number {
+  const known = index.suffixVerdicts.get(domain);
+  if (known !== undefined) return known;
+  let best = NO_MATCH;
+  // The domain and each parent of it: `a.b.example.org`, `b.example.org`, `example.org`, `org`.
+  let name = domain;
+  for (;;) {
+    const order = index.suffixes.get(name);
+    if (order !== undefined && order < best) best = order;
+    const dot = name.indexOf('.');
+    if (dot < 0) break;
+    name = name.slice(dot + 1);
+  }
+  if (index.suffixVerdicts.size >= SUFFIX_VERDICT_LIMIT) index.suffixVerdicts.clear();
+  index.suffixVerdicts.set(domain, best);
+  return best;
+}
 
 function buildTypeIndex(lists: readonly CompiledAllowlist[], applicable: readonly number[]): TypeIndex {
-  const index: TypeIndex = { exact: new Map(), suffixes: new Map(), ranges: [], scanned: [] };
+  const index: TypeIndex = {
+    exact: new Map(),
+    exactLengths: new Uint8Array(EXACT_LENGTH_SLOTS),
+    suffixes: new Map(),
+    suffixVerdicts: new Map(),
+    ranges: [],
+    scanned: [],
+  };
   // In checking order, so the first list that holds a name keeps it.
   for (const order of applicable) {
     const list = lists[order]!;
-    for (const value of list.exact) if (!index.exact.has(value)) index.exact.set(value, order);
+    for (const value of list.exact) {
+      if (index.exact.has(value)) continue;
+      index.exact.set(value, order);
+      index.exactLengths[Math.min(value.length, EXACT_LENGTH_SLOTS - 1)] = 1;
+    }
     for (const name of list.suffixes) if (!index.suffixes.has(name)) index.suffixes.set(name, order);
     if (list.ranges.size > 0) index.ranges.push({ order, list });
     if (list.substrings.length > 0 || list.regexes.length > 0) index.scanned.push({ order, list });

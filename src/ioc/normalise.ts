@@ -2,13 +2,7 @@ import { canonicaliseDomain, endsInNumericLabel } from './domain.js';
 import { canonicalIpv4, canonicalIpv6, formatCidr, formatIpv4, parseCidr, strictIpv4Value } from './ip.js';
 import { refangHost, refangScheme, unwrap } from './refang.js';
 import { resolveTypeHint, type HintTarget } from './type-hints.js';
-import {
-  canonicalKey,
-  type IndicatorContext,
-  type IocType,
-  type NormaliseOutcome,
-  type RejectReason,
-} from './types.js';
+import { type IndicatorContext, type IocType, type NormaliseOutcome, type RejectReason } from './types.js';
 import { canonicaliseUrl, hasScheme, hasWhitespaceOrControl, parsePort } from './url.js';
 
 /** Longer raw entries are rejected (`too_long`) before any parsing, so hostile input costs nothing. @default 8192 */
@@ -58,6 +52,8 @@ function normaliseChecked(raw: string, typeHint: string | undefined): Outcome[] 
       return [rejected('unknown_type', `unknown type name ${JSON.stringify(typeHint.slice(0, 60))}`)];
     if (hint === 'not_an_indicator')
       return [rejected('not_an_indicator', `a ${typeHint.slice(0, 60)} is not an indicator`)];
+    const fast = hintedFastPath(raw, hint);
+    if (fast) return [fast];
   } else {
     const fast = plainFastPath(raw);
     if (fast) return [fast];
@@ -75,16 +71,55 @@ function cachedTypeHint(typeHint: string): HintTarget | undefined {
   return target;
 }
 
-/** Most entries are already clean hashes or IPv4 addresses; those skip refanging and detection. */
+// Fast paths. Most entries are already clean: a hash, a dotted quad, a lowercase host name. For
+// those, unwrapping and refanging change nothing and detection has one answer, so they go straight
+// to the validator the full path would reach, with the same result (the property tests compare
+// them on generated input; a strict dotted quad is exactly what ipaddr.js's isValidFourPartDecimal
+// accepts, and its own canonical text).
+
+/** A clean hash, dotted quad or host name without a type hint. */
 function plainFastPath(raw: string): Outcome | undefined {
   const hashType = HASH_BY_LENGTH[raw.length];
   if (hashType !== undefined) {
     if (isHex(raw)) return indicator(hashType, raw.toLowerCase());
     return undefined;
   }
-  // A strict dotted quad (the pre-check canonicalIpv4 runs before ipaddr.js) is already canonical.
   if (raw.length <= 15 && strictIpv4Value(raw) >= 0) return indicator('ipv4', raw);
+  if (isPlainHostName(raw)) return domainOutcome(raw);
   return undefined;
+}
+
+/** A clean dotted quad with an IP hint, or a clean host name with a domain hint. */
+function hintedFastPath(raw: string, hint: HintTarget): Outcome | undefined {
+  switch (hint) {
+    case 'ip':
+    case 'ipv4':
+    case 'ip:port':
+    case 'ip|port':
+      return raw.length <= 15 && strictIpv4Value(raw) >= 0 ? indicator('ipv4', raw) : undefined;
+    case 'domain':
+      return isPlainHostName(raw) ? domainOutcome(raw) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Letters, digits, `-` and `.` only, at least one `.`, ending in a letter: nothing to unwrap or
+ * refang (no brackets, spaces, quotes or trailing punctuation), no scheme, path, port or `@`, not
+ * hex-only, and not ending in a numeric label, so detection can only make it a domain.
+ */
+function isPlainHostName(raw: string): boolean {
+  const last = raw.charCodeAt(raw.length - 1) | 32;
+  if (!(last >= 97 && last <= 122)) return false;
+  let dots = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 46) dots++;
+    else if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || (c >= 65 && c <= 90)))
+      return false;
+  }
+  return dots > 0;
 }
 
 function detectAndCanonicalise(value: string): Outcome {
@@ -342,7 +377,8 @@ function isHex(text: string): boolean {
 }
 
 function indicator(type: IocType, value: string): Outcome {
-  return { kind: 'indicator', type, value, key: canonicalKey({ type, value }) };
+  // canonicalKey's format, without building an Indicator object for every outcome.
+  return { kind: 'indicator', type, value, key: `${type}:${value}` };
 }
 
 function withContext(outcome: Outcome, context: IndicatorContext): Outcome {

@@ -10,7 +10,7 @@ import {
   unwrap,
   type IocType,
 } from '../../src/ioc/index.js';
-import { strictIpv4Value } from '../../src/ioc/ip.js';
+import { ipv6ToBigInt, plainIpv6Value, strictIpv4Value } from '../../src/ioc/ip.js';
 
 // Canonical values of every type, built from parts so that they are valid by construction.
 const label = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,12}[a-z0-9])?$/);
@@ -285,6 +285,27 @@ describe('normalisation properties', () => {
         });
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  test('the IPv6 value scan used by allowlist probes agrees with ipaddr.js or declines', () => {
+    const written = fc.oneof(
+      ipv6Groups.map((groups) => rfc5952(groups)),
+      ipv6Groups.map((groups) => groups.map((g) => g.toString(16).padStart(4, '0')).join(':')),
+      fc
+        .array(fc.constantFrom('0', '1', 'ffff', 'FFFF', '12345', '', ':', '::', 'g', '.', '1.2.3.4'), {
+          maxLength: 12,
+        })
+        .map((parts) => parts.join(':')),
+    );
+    fc.assert(
+      fc.property(written, (text) => {
+        const fast = plainIpv6Value(text);
+        if (fast === undefined) return;
+        expect(ipaddr.IPv6.isValid(text), text).toBe(true);
+        expect(fast, text).toBe(ipv6ToBigInt(ipaddr.IPv6.parse(text).parts));
+      }),
+      { numRuns: 5000 },
     );
   });
 

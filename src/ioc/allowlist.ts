@@ -392,10 +392,11 @@ interface TypeIndex {
   exactLengths: Uint8Array;
   suffixes: Map<string, number>;
   /**
-   * The suffix verdict (first list order, or NO_MATCH) of domains already looked up: feeds repeat
-   * the same hosts, and a verdict costs a hash probe per label. Bounded; emptied when full.
+   * One bit per hash of every suffix entry: a domain's parents are hashed in one right-to-left
+   * scan without slicing, and only those whose bit is set are looked up in `suffixes`. Most
+   * domains are on no list, so most lookups touch only this small bitset.
    */
-  suffixVerdicts: Map<string, number>;
+  suffixBits: Uint32Array;
   ranges: OrderedList[];
   scanned: OrderedList[];
 }
@@ -533,29 +534,42 @@ class CompiledAllowlists implements Allowlists {
 }
 
 const NO_MATCH = Number.MAX_SAFE_INTEGER;
-const SUFFIX_VERDICT_LIMIT = 100_000;
 const EXACT_LENGTH_SLOTS = 256;
+const SUFFIX_BITS_LOG2 = 20;
 
 function mayBeExact(index: TypeIndex, value: string): boolean {
   return index.exactLengths[Math.min(value.length, EXACT_LENGTH_SLOTS - 1)] === 1;
 }
 
+/** FNV-1a step; names are hashed from their last character back, so each parent's hash is a prefix of the scan. */
+function hashStep(hash: number, c: number): number {
+  return Math.imul(hash ^ c, 0x01000193);
+}
+
+function bitOf(hash: number): number {
+  return hash >>> (32 - SUFFIX_BITS_LOG2);
+}
+
+function addSuffixBit(bits: Uint32Array, name: string): void {
+  let hash = 0x811c9dc5;
+  for (let i = name.length - 1; i >= 0; i--) hash = hashStep(hash, name.charCodeAt(i));
+  const bit = bitOf(hash);
+  bits[bit >>> 5]! |= 1 << (bit & 31);
+}
+
 /** The first list with a suffix entry for the domain or one of its parents, or NO_MATCH. */
 function suffixVerdict(index: TypeIndex, domain: string): number {
-  const known = index.suffixVerdicts.get(domain);
-  if (known !== undefined) return known;
   let best = NO_MATCH;
-  // The domain and each parent of it: `a.b.example.org`, `b.example.org`, `example.org`, `org`.
-  let name = domain;
-  for (;;) {
-    const order = index.suffixes.get(name);
+  let hash = 0x811c9dc5;
+  // `org`, `example.org`, `b.example.org`, `a.b.example.org`: each parent ends where a `.` starts.
+  for (let i = domain.length - 1; i >= 0; i--) {
+    hash = hashStep(hash, domain.charCodeAt(i));
+    if (i > 0 && domain.charCodeAt(i - 1) !== 46) continue;
+    const bit = bitOf(hash);
+    if ((index.suffixBits[bit >>> 5]! & (1 << (bit & 31))) === 0) continue;
+    const order = index.suffixes.get(i === 0 ? domain : domain.slice(i));
     if (order !== undefined && order < best) best = order;
-    const dot = name.indexOf('.');
-    if (dot < 0) break;
-    name = name.slice(dot + 1);
   }
-  if (index.suffixVerdicts.size >= SUFFIX_VERDICT_LIMIT) index.suffixVerdicts.clear();
-  index.suffixVerdicts.set(domain, best);
   return best;
 }
 
@@ -564,7 +578,7 @@ function buildTypeIndex(lists: readonly CompiledAllowlist[], applicable: readonl
     exact: new Map(),
     exactLengths: new Uint8Array(EXACT_LENGTH_SLOTS),
     suffixes: new Map(),
-    suffixVerdicts: new Map(),
+    suffixBits: new Uint32Array(2 ** (SUFFIX_BITS_LOG2 - 5)),
     ranges: [],
     scanned: [],
   };
@@ -576,7 +590,11 @@ function buildTypeIndex(lists: readonly CompiledAllowlist[], applicable: readonl
       index.exact.set(value, order);
       index.exactLengths[Math.min(value.length, EXACT_LENGTH_SLOTS - 1)] = 1;
     }
-    for (const name of list.suffixes) if (!index.suffixes.has(name)) index.suffixes.set(name, order);
+    for (const name of list.suffixes) {
+      if (index.suffixes.has(name)) continue;
+      index.suffixes.set(name, order);
+      addSuffixBit(index.suffixBits, name);
+    }
     if (list.ranges.size > 0) index.ranges.push({ order, list });
     if (list.substrings.length > 0 || list.regexes.length > 0) index.scanned.push({ order, list });
   }

@@ -14,7 +14,7 @@ import {
   typesForMispAttributes,
   type MispListType,
 } from './allowlist-formats.js';
-import { ipv6ToBigInt, parseCidr, parseIpv4, parseIpv6, type CidrBlock } from './ip.js';
+import { ipv6Value, parseCidr, strictIpv4Value, type CidrBlock } from './ip.js';
 import { IpRangeSet } from './ip-ranges.js';
 import { normaliseEntry } from './normalise.js';
 import { IOC_TYPES, type Indicator, type IocType } from './types.js';
@@ -374,28 +374,54 @@ function cidrBlockOf(entry: string): CidrBlock | undefined {
   return parsed.ok ? parsed.block : undefined;
 }
 
-/** What an indicator is compared on, worked out once per match call and shared by every list. */
-interface Probe {
-  type: IocType;
-  value: string;
-  lowerValue: string;
-  /** The domain to walk up: the domain itself, a URL's host name, an email's domain. */
-  domain?: string;
-  /** The domain and each parent of it, worked out once and shared by every list. */
-  domainChain?: string[];
-  /** A URL's host as written in the URL, for exact entries. */
-  hostValue?: string;
-  v4Start?: number;
-  v4End?: number;
-  v6Start?: bigint;
-  v6End?: bigint;
+/** A list with IP ranges, or with substrings or regexes, and its place in the checking order. */
+interface OrderedList {
+  order: number;
+  list: CompiledAllowlist;
+}
+
+/**
+ * Every list that applies to one indicator type, merged: one map for exact values and one for
+ * domain suffixes, each name mapped to the first list (lowest order) that holds it, so a lookup is
+ * one probe whatever the number of lists. Range and scanned lists stay separate, in order, and
+ * are only consulted while they could still beat the best match found so far.
+ */
+interface TypeIndex {
+  exact: Map<string, number>;
+  /** exactLengths[n] is 1 when some exact entry is n characters long (longer ones: the last slot). */
+  exactLengths: Uint8Array;
+  suffixes: Map<string, number>;
+  /**
+   * One bit per hash of every suffix entry: a domain's parents are hashed in one right-to-left
+   * scan without slicing, and only those whose bit is set are looked up in `suffixes`. Most
+   * domains are on no list, so most lookups touch only this small bitset.
+   */
+  suffixBits: Uint32Array;
+  ranges: OrderedList[];
+  scanned: OrderedList[];
 }
 
 class CompiledAllowlists implements Allowlists {
+  private readonly byType = new Map<IocType, TypeIndex>();
+
   constructor(
     private readonly lists: CompiledAllowlist[],
     readonly warnings: readonly string[],
-  ) {}
+  ) {
+    // Types whose lists are the same share one index (every list applies to every type by default).
+    const bySignature = new Map<string, TypeIndex>();
+    for (const type of IOC_TYPES) {
+      const applicable = lists.flatMap((list, order) => (list.appliesTo.has(type) ? [order] : []));
+      if (applicable.length === 0) continue;
+      const signature = applicable.join(',');
+      let index = bySignature.get(signature);
+      if (!index) {
+        index = buildTypeIndex(lists, applicable);
+        bySignature.set(signature, index);
+      }
+      this.byType.set(type, index);
+    }
+  }
 
   names(): string[] {
     return this.lists.map((list) => list.name);
@@ -406,89 +432,172 @@ class CompiledAllowlists implements Allowlists {
   }
 
   match(indicator: Indicator): string | undefined {
-    const probe = probeOf(indicator);
-    if (!probe) return undefined;
-    for (const list of this.lists) {
-      if (list.appliesTo.has(probe.type) && listMatches(list, probe)) return list.name;
-    }
-    return undefined;
-  }
-}
-
-function probeOf({ type, value }: Indicator): Probe | undefined {
-  if (typeof value !== 'string') return undefined;
-  const probe: Probe = { type, value, lowerValue: value.toLowerCase() };
-  let address: string | undefined;
-  switch (type) {
-    case 'domain':
-      probe.domain = value;
-      break;
-    case 'email':
-      probe.domain = value.slice(value.lastIndexOf('@') + 1);
-      probe.hostValue = probe.domain;
-      break;
-    case 'url': {
-      const host = hostOfCanonicalUrl(value);
-      if (host) {
-        probe.hostValue = host.value;
-        if (host.type === 'domain') probe.domain = host.value;
-        else address = host.value;
+    const { type, value } = indicator;
+    if (typeof value !== 'string') return undefined;
+    const index = this.byType.get(type);
+    if (!index) return undefined;
+    let best = NO_MATCH;
+    /** The domain to walk up: the domain itself, a URL's host name, an email's domain. */
+    let domain: string | undefined;
+    /** A URL's host or an email's domain, for exact entries. */
+    let hostValue: string | undefined;
+    let address: string | undefined;
+    let v4Start = -1;
+    let v4End = -1;
+    let v6Start: bigint | undefined;
+    let v6End: bigint | undefined;
+    switch (type) {
+      case 'domain':
+        domain = value;
+        break;
+      case 'email':
+        domain = hostValue = value.slice(value.lastIndexOf('@') + 1);
+        break;
+      case 'url': {
+        const host = hostOfCanonicalUrl(value);
+        if (host) {
+          hostValue = host.value;
+          if (host.type === 'domain') domain = host.value;
+          else address = host.value;
+        }
+        break;
       }
-      break;
-    }
-    case 'ipv4':
-    case 'ipv6':
-      address = value;
-      break;
-    case 'cidr': {
-      const parsed = parseCidr(value);
-      if (parsed.ok && parsed.block.family === 4) {
-        probe.v4Start = parsed.block.network;
-        probe.v4End = parsed.block.network + 2 ** (32 - parsed.block.prefix) - 1;
-      } else if (parsed.ok && parsed.block.family === 6) {
-        probe.v6Start = parsed.block.network;
-        probe.v6End = parsed.block.network + (((1n << 128n) - 1n) >> BigInt(parsed.block.prefix));
+      case 'ipv4':
+      case 'ipv6':
+        address = value;
+        break;
+      case 'cidr': {
+        if (index.ranges.length === 0) break;
+        const parsed = parseCidr(value);
+        if (parsed.ok && parsed.block.family === 4) {
+          v4Start = parsed.block.network;
+          v4End = parsed.block.network + 2 ** (32 - parsed.block.prefix) - 1;
+        } else if (parsed.ok && parsed.block.family === 6) {
+          v6Start = parsed.block.network;
+          v6End = parsed.block.network + (((1n << 128n) - 1n) >> BigInt(parsed.block.prefix));
+        }
+        break;
       }
-      break;
+      default:
+        break;
     }
-    default:
-      break;
-  }
-  if (probe.domain !== undefined) probe.domainChain = parentDomains(probe.domain);
-  if (address !== undefined) {
-    const v4 = parseIpv4(address);
-    if (v4 >= 0) {
-      probe.v4Start = probe.v4End = v4;
-    } else {
-      const groups = parseIpv6(address);
-      if (groups) probe.v6Start = probe.v6End = ipv6ToBigInt(groups);
+
+    if (index.exact.size > 0) {
+      if (mayBeExact(index, value)) {
+        const order = index.exact.get(value);
+        if (order !== undefined) best = order;
+      }
+      if (hostValue !== undefined && mayBeExact(index, hostValue)) {
+        const hostOrder = index.exact.get(hostValue);
+        if (hostOrder !== undefined && hostOrder < best) best = hostOrder;
+      }
     }
+    if (domain !== undefined && index.suffixes.size > 0) {
+      const order = suffixVerdict(index, domain);
+      if (order < best) best = order;
+    }
+    if (index.ranges.length > 0 && index.ranges[0]!.order < best) {
+      if (address !== undefined) {
+        const v4 = strictIpv4Value(address);
+        if (v4 >= 0) {
+          v4Start = v4End = v4;
+        } else {
+          v6Start = v6End = ipv6Value(address);
+        }
+      }
+      for (const { order, list } of index.ranges) {
+        if (order >= best) break;
+        if (
+          (v4Start >= 0 && list.ranges.containsV4(v4Start, v4End)) ||
+          (v6Start !== undefined && list.ranges.containsV6(v6Start, v6End))
+        ) {
+          best = order;
+          break;
+        }
+      }
+    }
+    if (index.scanned.length > 0 && index.scanned[0]!.order < best) {
+      const lowerValue = value.toLowerCase();
+      for (const { order, list } of index.scanned) {
+        if (order >= best) break;
+        if (
+          list.substrings.some((substring) => lowerValue.includes(substring)) ||
+          list.regexes.some((regex) => regex.test(value))
+        ) {
+          best = order;
+          break;
+        }
+      }
+    }
+    return best === NO_MATCH ? undefined : this.lists[best]!.name;
   }
-  return probe;
 }
 
-function listMatches(list: CompiledAllowlist, probe: Probe): boolean {
-  if (
-    list.exact.size > 0 &&
-    (list.exact.has(probe.value) || (probe.hostValue !== undefined && list.exact.has(probe.hostValue)))
-  )
-    return true;
-  if (list.suffixes.size > 0 && probe.domainChain !== undefined) {
-    for (const name of probe.domainChain) if (list.suffixes.has(name)) return true;
-  }
-  if (list.ranges.size > 0) {
-    if (probe.v4Start !== undefined && list.ranges.containsV4(probe.v4Start, probe.v4End)) return true;
-    if (probe.v6Start !== undefined && list.ranges.containsV6(probe.v6Start, probe.v6End)) return true;
-  }
-  for (const substring of list.substrings) if (probe.lowerValue.includes(substring)) return true;
-  for (const regex of list.regexes) if (regex.test(probe.value)) return true;
-  return false;
+const NO_MATCH = Number.MAX_SAFE_INTEGER;
+const EXACT_LENGTH_SLOTS = 256;
+/** 2^18 bits (32 KiB, small enough to stay in cache): about 4 % false hits with 10k suffix entries. */
+const SUFFIX_BITS_LOG2 = 18;
+
+function mayBeExact(index: TypeIndex, value: string): boolean {
+  return index.exactLengths[Math.min(value.length, EXACT_LENGTH_SLOTS - 1)] === 1;
 }
 
-/** `a.b.example.org` → itself, `b.example.org`, `example.org`, `org`: what a suffix entry may be. */
-function parentDomains(domain: string): string[] {
-  const chain = [domain];
-  for (let dot = domain.indexOf('.'); dot >= 0; dot = domain.indexOf('.', dot + 1))
-    chain.push(domain.slice(dot + 1));
-  return chain;
+/** FNV-1a step; names are hashed from their last character back, so each parent's hash is a prefix of the scan. */
+function hashStep(hash: number, c: number): number {
+  return Math.imul(hash ^ c, 0x01000193);
+}
+
+function bitOf(hash: number): number {
+  return hash >>> (32 - SUFFIX_BITS_LOG2);
+}
+
+function addSuffixBit(bits: Uint32Array, name: string): void {
+  let hash = 0x811c9dc5;
+  for (let i = name.length - 1; i >= 0; i--) hash = hashStep(hash, name.charCodeAt(i));
+  const bit = bitOf(hash);
+  bits[bit >>> 5]! |= 1 << (bit & 31);
+}
+
+/** The first list with a suffix entry for the domain or one of its parents, or NO_MATCH. */
+function suffixVerdict(index: TypeIndex, domain: string): number {
+  let best = NO_MATCH;
+  let hash = 0x811c9dc5;
+  // `org`, `example.org`, `b.example.org`, `a.b.example.org`: each parent ends where a `.` starts.
+  for (let i = domain.length - 1; i >= 0; i--) {
+    hash = hashStep(hash, domain.charCodeAt(i));
+    if (i > 0 && domain.charCodeAt(i - 1) !== 46) continue;
+    const bit = bitOf(hash);
+    if ((index.suffixBits[bit >>> 5]! & (1 << (bit & 31))) === 0) continue;
+    const order = index.suffixes.get(i === 0 ? domain : domain.slice(i));
+    if (order !== undefined && order < best) best = order;
+  }
+  return best;
+}
+
+function buildTypeIndex(lists: readonly CompiledAllowlist[], applicable: readonly number[]): TypeIndex {
+  const index: TypeIndex = {
+    exact: new Map(),
+    exactLengths: new Uint8Array(EXACT_LENGTH_SLOTS),
+    suffixes: new Map(),
+    suffixBits: new Uint32Array(2 ** (SUFFIX_BITS_LOG2 - 5)),
+    ranges: [],
+    scanned: [],
+  };
+  // In checking order, so the first list that holds a name keeps it.
+  for (const order of applicable) {
+    const list = lists[order]!;
+    for (const value of list.exact) {
+      if (index.exact.has(value)) continue;
+      index.exact.set(value, order);
+      index.exactLengths[Math.min(value.length, EXACT_LENGTH_SLOTS - 1)] = 1;
+    }
+    for (const name of list.suffixes) {
+      if (index.suffixes.has(name)) continue;
+      index.suffixes.set(name, order);
+      addSuffixBit(index.suffixBits, name);
+    }
+    if (list.ranges.size > 0) index.ranges.push({ order, list });
+    if (list.substrings.length > 0 || list.regexes.length > 0) index.scanned.push({ order, list });
+  }
+  return index;
 }

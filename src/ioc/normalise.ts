@@ -1,22 +1,8 @@
 import { canonicaliseDomain, endsInNumericLabel } from './domain.js';
-import {
-  formatCidr,
-  formatIpv4,
-  formatIpv6,
-  ipv4MappedValue,
-  parseCidr,
-  parseIpv4,
-  parseIpv6,
-} from './ip.js';
+import { canonicalIpv4, canonicalIpv6, formatCidr, formatIpv4, parseCidr, strictIpv4Value } from './ip.js';
 import { refangHost, refangScheme, unwrap } from './refang.js';
 import { resolveTypeHint, type HintTarget } from './type-hints.js';
-import {
-  canonicalKey,
-  type IndicatorContext,
-  type IocType,
-  type NormaliseOutcome,
-  type RejectReason,
-} from './types.js';
+import { type IndicatorContext, type IocType, type NormaliseOutcome, type RejectReason } from './types.js';
 import { canonicaliseUrl, hasScheme, hasWhitespaceOrControl, parsePort } from './url.js';
 
 /** Longer raw entries are rejected (`too_long`) before any parsing, so hostile input costs nothing. @default 8192 */
@@ -66,6 +52,8 @@ function normaliseChecked(raw: string, typeHint: string | undefined): Outcome[] 
       return [rejected('unknown_type', `unknown type name ${JSON.stringify(typeHint.slice(0, 60))}`)];
     if (hint === 'not_an_indicator')
       return [rejected('not_an_indicator', `a ${typeHint.slice(0, 60)} is not an indicator`)];
+    const fast = hintedFastPath(raw, hint);
+    if (fast) return [fast];
   } else {
     const fast = plainFastPath(raw);
     if (fast) return [fast];
@@ -83,15 +71,55 @@ function cachedTypeHint(typeHint: string): HintTarget | undefined {
   return target;
 }
 
-/** Most entries are already clean hashes or IPv4 addresses; those skip refanging and detection. */
+// Fast paths. Most entries are already clean: a hash, a dotted quad, a lowercase host name. For
+// those, unwrapping and refanging change nothing and detection has one answer, so they go straight
+// to the validator the full path would reach, with the same result (the property tests compare
+// them on generated input; a strict dotted quad is exactly what ipaddr.js's isValidFourPartDecimal
+// accepts, and its own canonical text).
+
+/** A clean hash, dotted quad or host name without a type hint. */
 function plainFastPath(raw: string): Outcome | undefined {
   const hashType = HASH_BY_LENGTH[raw.length];
   if (hashType !== undefined) {
     if (isHex(raw)) return indicator(hashType, raw.toLowerCase());
     return undefined;
   }
-  if (raw.length <= 15 && parseIpv4(raw) >= 0) return indicator('ipv4', raw);
+  if (raw.length <= 15 && strictIpv4Value(raw) >= 0) return indicator('ipv4', raw);
+  if (isPlainHostName(raw)) return domainOutcome(raw);
   return undefined;
+}
+
+/** A clean dotted quad with an IP hint, or a clean host name with a domain hint. */
+function hintedFastPath(raw: string, hint: HintTarget): Outcome | undefined {
+  switch (hint) {
+    case 'ip':
+    case 'ipv4':
+    case 'ip:port':
+    case 'ip|port':
+      return raw.length <= 15 && strictIpv4Value(raw) >= 0 ? indicator('ipv4', raw) : undefined;
+    case 'domain':
+      return isPlainHostName(raw) ? domainOutcome(raw) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Letters, digits, `-` and `.` only, at least one `.`, ending in a letter: nothing to unwrap or
+ * refang (no brackets, spaces, quotes or trailing punctuation), no scheme, path, port or `@`, not
+ * hex-only, and not ending in a numeric label, so detection can only make it a domain.
+ */
+function isPlainHostName(raw: string): boolean {
+  const last = raw.charCodeAt(raw.length - 1) | 32;
+  if (!(last >= 97 && last <= 122)) return false;
+  let dots = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 46) dots++;
+    else if (!((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || (c >= 65 && c <= 90)))
+      return false;
+  }
+  return dots > 0;
 }
 
 function detectAndCanonicalise(value: string): Outcome {
@@ -209,26 +237,19 @@ function hashOutcome(value: string, type: 'md5' | 'sha1' | 'sha256'): Outcome {
 type IpFamily = 'any' | 'ipv4' | 'ipv6';
 
 function ipOutcome(text: string, family: IpFamily): Outcome {
-  let type: 'ipv4' | 'ipv6';
-  let value: string;
-  const v4 = parseIpv4(text);
-  if (v4 >= 0) {
-    type = 'ipv4';
-    value = formatIpv4(v4);
-  } else if (text.includes(':')) {
-    const groups = parseIpv6(text);
-    if (!groups) return rejected('bad_ip', 'not a valid IPv6 address');
-    const mapped = ipv4MappedValue(groups);
-    type = mapped >= 0 ? 'ipv4' : 'ipv6';
-    value = mapped >= 0 ? formatIpv4(mapped) : formatIpv6(groups);
-  } else {
-    return rejected('bad_ip', 'not four decimal octets (no leading zeros, octal, hex or short forms)');
+  const v4 = canonicalIpv4(text);
+  if (v4 !== undefined) {
+    if (family === 'ipv6') return rejected('bad_ip', 'expected an IPv6 address, got IPv4');
+    return indicator('ipv4', v4);
   }
-  if (family === 'ipv4' && type !== 'ipv4') return rejected('bad_ip', 'expected an IPv4 address, got IPv6');
+  if (!text.includes(':'))
+    return rejected('bad_ip', 'not four decimal octets (no leading zeros, octal, hex or short forms)');
+  const v6 = canonicalIpv6(text);
+  if (!v6) return rejected('bad_ip', 'not a valid IPv6 address');
   // An IPv4-mapped IPv6 address is IPv6 as written, so an IPv6 hint accepts it.
-  if (family === 'ipv6' && type !== 'ipv6' && v4 >= 0)
-    return rejected('bad_ip', 'expected an IPv6 address, got IPv4');
-  return indicator(type, value);
+  if (family === 'ipv4' && v6.type !== 'ipv4')
+    return rejected('bad_ip', 'expected an IPv4 address, got IPv6');
+  return indicator(v6.type, v6.value);
 }
 
 /** `1.2.3.4`, `1.2.3.4:8080`, `2001:db8::1`, `[2001:db8::1]:443`, `[2001:db8::1]`. */
@@ -280,7 +301,7 @@ function cidrOutcome(text: string): Outcome {
 }
 
 function domainOutcome(text: string): Outcome {
-  if (parseIpv4(text) >= 0 || text.includes(':'))
+  if (strictIpv4Value(text) >= 0 || text.includes(':'))
     return rejected('bad_domain', 'an IP address, not a domain');
   if (endsInNumericLabel(text))
     return rejected('bad_domain', 'ends in a numeric label, like a malformed IP address');
@@ -314,7 +335,7 @@ function emailOutcome(text: string): Outcome {
   const problem = describeLocalPartProblem(local);
   if (problem) return rejected('bad_email', problem);
   const domainText = text.slice(at + 1);
-  if (parseIpv4(domainText) >= 0 || domainText.startsWith('['))
+  if (strictIpv4Value(domainText) >= 0 || domainText.startsWith('['))
     return rejected('bad_email', 'address literal domains are not accepted');
   const domain = canonicaliseDomain(domainText);
   if (!domain.ok)
@@ -356,7 +377,8 @@ function isHex(text: string): boolean {
 }
 
 function indicator(type: IocType, value: string): Outcome {
-  return { kind: 'indicator', type, value, key: canonicalKey({ type, value }) };
+  // canonicalKey's format, without building an Indicator object for every outcome.
+  return { kind: 'indicator', type, value, key: `${type}:${value}` };
 }
 
 function withContext(outcome: Outcome, context: IndicatorContext): Outcome {

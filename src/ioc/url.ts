@@ -4,7 +4,7 @@
 // canonicalised, with the same rules as a domain or IP indicator.
 
 import { canonicaliseDomain, endsInNumericLabel } from './domain.js';
-import { formatIpv4, formatIpv6, ipv4MappedValue, parseIpv4, parseIpv6 } from './ip.js';
+import { canonicalIpv4, canonicalIpv6, strictIpv4Value } from './ip.js';
 import { endWithoutTrailingPunctuation, refangHost } from './refang.js';
 import type { RejectReason } from './types.js';
 
@@ -135,20 +135,13 @@ type HostCanonical = { ok: true; host: UrlHost } | { ok: false; reason: RejectRe
 
 function canonicaliseUrlHost(host: string, bracketed: boolean): HostCanonical {
   if (bracketed) {
-    const groups = parseIpv6(host);
-    if (!groups)
+    const address = canonicalIpv6(host);
+    if (!address)
       return { ok: false, reason: 'bad_ip', detail: 'URL host in [brackets] is not an IPv6 address' };
-    const mapped = ipv4MappedValue(groups);
-    return {
-      ok: true,
-      host:
-        mapped >= 0
-          ? { type: 'ipv4', value: formatIpv4(mapped) }
-          : { type: 'ipv6', value: formatIpv6(groups) },
-    };
+    return { ok: true, host: { type: address.type, value: address.value } };
   }
-  const v4 = parseIpv4(host);
-  if (v4 >= 0) return { ok: true, host: { type: 'ipv4', value: formatIpv4(v4) } };
+  const v4 = canonicalIpv4(host);
+  if (v4 !== undefined) return { ok: true, host: { type: 'ipv4', value: v4 } };
   if (endsInNumericLabel(host))
     return { ok: false, reason: 'bad_ip', detail: 'URL host is not four decimal octets' };
   const domain = canonicaliseDomain(host);
@@ -206,5 +199,5 @@ export function hostOfCanonicalUrl(url: string): UrlHost | undefined {
     return { type: 'ipv6', value: hostAndPort.slice(1, hostAndPort.indexOf(']')) };
   const colon = hostAndPort.indexOf(':');
   const host = colon >= 0 ? hostAndPort.slice(0, colon) : hostAndPort;
-  return { type: parseIpv4(host) >= 0 ? 'ipv4' : 'domain', value: host };
+  return { type: strictIpv4Value(host) >= 0 ? 'ipv4' : 'domain', value: host };
 }

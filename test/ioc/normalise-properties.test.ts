@@ -6,8 +6,11 @@ import {
   knownTypeHints,
   normaliseEntry,
   parseKey,
+  refangHost,
+  unwrap,
   type IocType,
 } from '../../src/ioc/index.js';
+import { ipv6ToBigInt, plainIpv6Value, strictIpv4Value } from '../../src/ioc/ip.js';
 
 // Canonical values of every type, built from parts so that they are valid by construction.
 const label = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,12}[a-z0-9])?$/);
@@ -260,19 +263,150 @@ describe('normalisation properties', () => {
     );
   });
 
-  test('IPv6 text agrees with ipaddr.js RFC 5952 output for any written form', () => {
+  // ipaddr.js formats IPv6 now, so the cross-check runs the other way: an independent RFC 5952
+  // formatter written here is the oracle, and every written form of the same groups (full, upper
+  // case, compressed by the oracle, with a dotted-quad tail) must give the oracle's text.
+  test('IPv6 text is RFC 5952 for any written form of the same address', () => {
     fc.assert(
-      fc.property(ipv6Groups, fc.boolean(), (groups, upper) => {
+      fc.property(ipv6Groups, fc.boolean(), fc.nat(), (groups, upper, choice) => {
         const full = groups.map((g) => g.toString(16).padStart(4, '0')).join(':');
-        const written = upper ? full.toUpperCase() : full;
-        const [outcome] = normaliseEntry(written);
-        expect(outcome).toMatchObject({
+        const expected = rfc5952(groups);
+        const dottedTail = `${groups
+          .slice(0, 6)
+          .map((g) => g.toString(16))
+          .join(':')}:${groups[6]! >> 8}.${groups[6]! & 255}.${groups[7]! >> 8}.${groups[7]! & 255}`;
+        const forms = [full, expected, dottedTail];
+        const written = forms[choice % forms.length]!;
+        const [outcome] = normaliseEntry(upper ? written.toUpperCase() : written);
+        expect(outcome, `written as ${written}`).toMatchObject({
           kind: 'indicator',
           type: 'ipv6',
-          value: ipaddr.IPv6.parse(full).toRFC5952String(),
+          value: expected,
         });
       }),
       { numRuns: 2000 },
     );
   });
+
+  test('the IPv6 value scan used by allowlist probes agrees with ipaddr.js or declines', () => {
+    const written = fc.oneof(
+      ipv6Groups.map((groups) => rfc5952(groups)),
+      ipv6Groups.map((groups) => groups.map((g) => g.toString(16).padStart(4, '0')).join(':')),
+      fc
+        .array(fc.constantFrom('0', '1', 'ffff', 'FFFF', '12345', '', ':', '::', 'g', '.', '1.2.3.4'), {
+          maxLength: 12,
+        })
+        .map((parts) => parts.join(':')),
+    );
+    fc.assert(
+      fc.property(written, (text) => {
+        const fast = plainIpv6Value(text);
+        if (fast === undefined) return;
+        expect(ipaddr.IPv6.isValid(text), text).toBe(true);
+        expect(fast, text).toBe(ipv6ToBigInt(ipaddr.IPv6.parse(text).parts));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  test('::a.b.c.d is IPv4-compatible IPv6 (not mapped); ::ffff:a.b.c.d is the IPv4 address', () => {
+    fc.assert(
+      fc.property(ipv4, (v4) => {
+        const value = v4.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+        const groups = [0, 0, 0, 0, 0, 0, Math.floor(value / 65536), value % 65536];
+        // ipaddr.js alone would read `::a.b.c.d` as `::ffff:a.b.c.d` and give the IPv4 address.
+        expect(normaliseEntry(`::${v4}`)[0]).toMatchObject({
+          kind: 'indicator',
+          type: 'ipv6',
+          value: rfc5952(groups),
+        });
+        expect(normaliseEntry(`::ffff:${v4}`)[0]).toMatchObject({
+          kind: 'indicator',
+          type: 'ipv4',
+          value: v4,
+        });
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  test('the strict IPv4 pre-check accepts exactly what ipaddr.js isValidFourPartDecimal accepts', () => {
+    const part = fc.oneof(
+      octet.map(String),
+      fc
+        .tuple(fc.integer({ min: 0, max: 999 }), fc.integer({ min: 1, max: 4 }))
+        .map(([n, width]) => n.toString().padStart(width, '0')),
+      fc.integer({ min: 0, max: 255 }).map((n) => `0x${n.toString(16)}`),
+      fc.constantFrom('', '256', '1000', '4294967295', ' 1', '1 ', '+1', '-1', '1e2', '٣'),
+    );
+    const candidate = fc.oneof(
+      fc.array(part, { minLength: 1, maxLength: 6 }).map((parts) => parts.join('.')),
+      fc.tuple(ipv4, fc.constantFrom('.', '..', '.1', '/24', ':80', '\n', '%')).map(([a, b]) => a + b),
+      fc.string({ maxLength: 16 }),
+    );
+    fc.assert(
+      fc.property(candidate, (text) => {
+        expect(strictIpv4Value(text) >= 0, JSON.stringify(text)).toBe(
+          ipaddr.IPv4.isValidFourPartDecimal(text),
+        );
+        // The normaliser first unwraps and refangs (`1.2.3.4.` is an address at the end of a sentence).
+        const cleaned = refangHost(unwrap(text));
+        const [outcome] = normaliseEntry(text, 'ip-dst');
+        if (ipaddr.IPv4.isValidFourPartDecimal(cleaned))
+          expect(outcome).toMatchObject({
+            kind: 'indicator',
+            type: 'ipv4',
+            value: ipaddr.IPv4.parse(cleaned).toString(),
+          });
+        else if (!cleaned.includes(':'))
+          expect(outcome).not.toMatchObject({ kind: 'indicator', type: 'ipv4' });
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  test('forms ipaddr.js would guess at are rejected: leading zeros, short, hex, zone IDs, lenient tails', () => {
+    for (const text of [
+      '010.1.1.1',
+      '1.1',
+      '0x7f.1',
+      '127.1',
+      '0x7f.0.0.1',
+      '1.2.3',
+      '4294967295',
+      'fe80::1%eth0',
+      'fe80::1%1',
+      '::ffff:010.1.1.1',
+      '::ffff:0x7f.0.0.1',
+      '::010.1.1.1',
+      '1.2.3.4::',
+      '::1.2.3',
+      '1::2::3',
+    ])
+      expect(normaliseEntry(text, 'ip-dst')[0], text).toMatchObject({ kind: 'rejected' });
+    for (const text of ['010.1.1.0/24', '::ffff:010.1.1.0/120', 'fe80::%eth0/64'])
+      expect(normaliseEntry(text, 'CIDR')[0], text).toMatchObject({ kind: 'rejected', reason: 'bad_cidr' });
+  });
 });
+
+/** RFC 5952 §4, written independently of the code under test: the longest run (≥ 2) of zero groups, first on ties. */
+function rfc5952(groups: readonly number[]): string {
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) {
+      bestStart = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  const hexGroups = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hexGroups.join(':');
+  return `${hexGroups.slice(0, bestStart).join(':')}::${hexGroups.slice(bestStart + bestLength).join(':')}`;
+}

@@ -6,7 +6,8 @@ import { iocWorkflowId, iocSearchValue } from '../src/ioc/identity.js';
 import { parseKey } from '../src/ioc/index.js';
 import { collect, type AllowlistMatcher } from '../src/pipeline/collect.js';
 import { drainOutbox } from '../src/pipeline/deliver.js';
-import { scoreAndRecord } from '../src/pipeline/score.js';
+import { scoreAndRecord, type VendorGap } from '../src/pipeline/score.js';
+import { vendorsFor } from '../src/enrichers/index.js';
 import {
   FAILURE_TYPES,
   type CyclePlan,
@@ -95,13 +96,20 @@ export function createActivities(deps: ActivityDeps) {
     async planEnrichment(input: { cycleId: string }): Promise<{ planned: number; allowlisted: number }> {
       const allowlisted = allowlistedAwaitingZero(db);
       for (const key of allowlisted) scoreAndRecord(db, config, key, input.cycleId, now());
-      return { planned: planWork(db, input.cycleId), allowlisted: allowlisted.length };
+      return { planned: planWork(db, input.cycleId, now()), allowlisted: allowlisted.length };
     },
 
     async nextWorkPage(input: { cycleId: string; afterSeq: number; limit: number }): Promise<WorkItem[]> {
       return workPage(db, input.cycleId, input.afterSeq, input.limit).map(({ seq, key }) => {
         const { type, value } = parseKey(key);
-        return { seq, key, workflowId: iocWorkflowId(key), iocType: type, iocValue: iocSearchValue(value) };
+        return {
+          seq,
+          key,
+          vendors: vendorsFor(type, config),
+          workflowId: iocWorkflowId(key),
+          iocType: type,
+          iocValue: iocSearchValue(value),
+        };
       });
     },
 
@@ -109,8 +117,10 @@ export function createActivities(deps: ActivityDeps) {
     async scoreIoc(input: {
       key: string;
       cycleId?: string;
-    }): Promise<EnrichIocResult & Omit<IocStatus, 'stage'> & { sources: string[] }> {
-      const scored = scoreAndRecord(db, config, input.key, input.cycleId ?? null, now());
+      /** Vendors that could not be used this time; recorded, shown in the explanation, retried next cycle. */
+      gaps?: VendorGap[];
+    }): Promise<EnrichIocResult & Omit<IocStatus, 'stage' | 'vendors'> & { sources: string[] }> {
+      const scored = scoreAndRecord(db, config, input.key, input.cycleId ?? null, now(), input.gaps);
       if (!scored) {
         throw ApplicationFailure.nonRetryable(
           `IOC ${input.key} is not in the store`,

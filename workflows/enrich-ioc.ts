@@ -1,15 +1,21 @@
-import { proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import type { VendorActivities } from '../activities/vendors.js';
 import {
   FAILURE_TYPES,
   reenrichSignal,
   SEARCH_ATTRIBUTES,
   statusQuery,
+  VENDOR_ACTIVITIES,
+  vendorTaskQueue,
   type EnrichIocInput,
   type EnrichIocResult,
   type IocStage,
   type IocStatus,
+  type Vendor,
+  type VendorStep,
 } from '../src/shared/messages.js';
+import { describeFailure } from './failures.js';
 
 const scoring = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -21,11 +27,13 @@ const scoring = proxyActivities<Activities>({
 });
 
 /**
- * The life of one IOC's enrichment: enrich, score, record. ID `ioc:<type>:<value>`, so an analyst finds it
- * by value; a `reenrich` signal runs it again with fresh data, a `status` query shows where it is.
+ * The life of one IOC's enrichment: ask each applicable vendor (cached answers are reused), score with
+ * what came back, record. ID `ioc:<type>:<value>`, so an analyst finds it by value; a `reenrich` signal
+ * runs it again bypassing the cache, a `status` query shows where it is and what each vendor said.
  */
 export async function EnrichIoc(input: EnrichIocInput): Promise<EnrichIocResult> {
   const status: IocStatus = { key: input.key, stage: 'enriching' };
+  let force = input.force ?? false;
   let again = false;
   setHandler(statusQuery, () => status);
   setHandler(reenrichSignal, () => {
@@ -35,10 +43,16 @@ export async function EnrichIoc(input: EnrichIocInput): Promise<EnrichIocResult>
   let result: EnrichIocResult;
   do {
     again = false;
+    setStage(status, 'enriching');
+    const steps = await Promise.all(input.vendors.map((vendor) => askVendor(vendor, input.key, force)));
+    status.vendors = steps;
     setStage(status, 'scoring');
     const scored = await scoring.scoreIoc({
       key: input.key,
       ...(input.cycleId ? { cycleId: input.cycleId } : {}),
+      gaps: steps.flatMap((s) =>
+        s.status === 'skipped' || s.status === 'failed' ? [{ vendor: s.vendor, reason: s.reason }] : [],
+      ),
     });
     result = {
       key: scored.key,
@@ -56,9 +70,42 @@ export async function EnrichIoc(input: EnrichIocInput): Promise<EnrichIocResult>
       { key: SEARCH_ATTRIBUTES.iocScore, value: scored.score },
       { key: SEARCH_ATTRIBUTES.iocSources, value: scored.sources },
     ]);
+    // A re-enrichment asked for while this one ran gets fresh answers, not the ones just cached.
+    force = true;
   } while (again);
   setStage(status, 'done');
   return result;
+}
+
+/**
+ * One vendor's lookup on that vendor's rate-limited task queue. A vendor that stays down past its retries
+ * (or rejects the key) degrades this IOC's enrichment; it never fails the IOC or the cycle.
+ */
+async function askVendor(vendor: Vendor, key: string, force: boolean): Promise<VendorStep> {
+  const activities = proxyActivities<VendorActivities>({
+    taskQueue: vendorTaskQueue(workflowInfo().taskQueue, vendor),
+    summary: `${vendor} lookup of ${key}${force ? ' (forced)' : ''}`,
+    // Time in the rate-limited queue does not count: a backlog is normal, a silent worker is not. The
+    // budget covers the vendor timeout plus a wait for this process's pacer.
+    startToCloseTimeout: '2 minutes',
+    heartbeatTimeout: '15 seconds',
+    retry: {
+      initialInterval: '2 seconds',
+      backoffCoefficient: 2,
+      maximumInterval: '1 minute',
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: [
+        FAILURE_TYPES.authRejected,
+        FAILURE_TYPES.requestRejected,
+        FAILURE_TYPES.notConfigured,
+      ],
+    },
+  });
+  try {
+    return await activities[VENDOR_ACTIVITIES[vendor]]({ key, force });
+  } catch (err) {
+    return { vendor, status: 'failed', reason: describeFailure(err) };
+  }
 }
 
 function setStage(status: IocStatus, stage: IocStage): void {

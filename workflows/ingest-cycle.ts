@@ -1,7 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
-  ActivityFailure,
-  ApplicationFailure,
   condition,
   continueAsNew,
   log,
@@ -24,6 +22,7 @@ import {
   type SourceReport,
   type WorkItem,
 } from '../src/shared/messages.js';
+import { describeFailure } from './failures.js';
 import { EnrichIoc } from './enrich-ioc.js';
 
 const bookkeeping = proxyActivities<Activities>({
@@ -136,7 +135,7 @@ async function enrichOne(cycleId: string, item: WorkItem, progress: CycleProgres
   try {
     const child = await startChild(EnrichIoc, {
       workflowId: item.workflowId,
-      args: [{ key: item.key, cycleId }],
+      args: [{ key: item.key, vendors: item.vendors, cycleId }],
       // Enrichment that already cost vendor quota is worth finishing even if this cycle is terminated.
       parentClosePolicy: ParentClosePolicy.ABANDON,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
@@ -169,10 +168,4 @@ async function deliverOne(cycleId: string, sink: string): Promise<SinkReport> {
     log.warn('sink failed', { sink, error: describeFailure(err) });
     return { sink, delivered: 0, rejected: 0, batches: 0, pending: -1, error: describeFailure(err) };
   }
-}
-
-function describeFailure(err: unknown): string {
-  const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
-  if (cause instanceof ApplicationFailure) return `${cause.type ?? 'Error'}: ${cause.message}`;
-  return cause instanceof Error ? cause.message : String(cause);
 }

@@ -1,15 +1,10 @@
 import { z } from 'zod';
 import { allowlistsConfigSchema } from '../ioc/allowlist.js';
+import { enrichersSchema } from './enrichers.js';
+import { confidence, duration } from './primitives.js';
 
 // The one description of config.yaml. Defaults live here and nowhere else; the README's configuration
 // reference is generated from this schema.
-
-const duration = z
-  .string()
-  .regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 30s, 15m, 4h or 7d')
-  .describe('duration');
-
-const confidence = z.number().int().min(0).max(100);
 
 const sourceBase = {
   enabled: z.boolean().default(true).describe('Pull this source in each cycle.'),
@@ -124,6 +119,7 @@ export const configSchema = z
       .describe(
         'Indicators that must never be delivered: built-in reserved ranges, public resolvers, special-use domains, and MISP warninglists or plain lists of your own.',
       ),
+    enrichers: enrichersSchema.prefault({}),
     sources: z.record(name, sourceSchema).default({}),
     sinks: z.record(name, sinkSchema).default({}),
   })

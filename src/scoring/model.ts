@@ -1,3 +1,5 @@
+import type { Lookup, VendorName } from '../enrichers/types.js';
+
 // The score model. Pure: the same input always gives the same score and explanation.
 // Version 1 (walking skeleton) scores from source confidence alone; vendor evidence and decay extend it.
 
@@ -13,12 +15,22 @@ export interface SightingEvidence {
   reliability: number;
   /** The entry's own confidence, 0–100, when the source gives one. */
   confidence?: number | null | undefined;
+  tags?: readonly string[];
+}
+
+/** What one applicable vendor contributed: its (cached) answer, and/or why it was not usable now. */
+export interface VendorEvidence {
+  vendor: VendorName;
+  lookup?: Lookup;
+  /** Set when the vendor was unavailable or skipped this time. */
+  gap?: string;
 }
 
 export interface ScoringInput {
   /** Name of the allowlist that matched; an allowlisted IOC scores 0. */
   allowlist?: string | null | undefined;
   sightings: readonly SightingEvidence[];
+  vendors?: readonly VendorEvidence[];
 }
 
 /** One line of an explanation: what the input was and how many points it gave. */
@@ -62,6 +74,10 @@ export function computeScore(input: ScoringInput): ScoreResult {
       points: cumulative - shown,
     });
     shown = cumulative;
+  }
+  // Version 1 does not weigh vendor verdicts yet; a vendor that could not be used is shown, not hidden.
+  for (const v of input.vendors ?? []) {
+    if (v.gap) explanation.push({ factor: 'vendor unavailable', input: `${v.vendor}: ${v.gap}`, points: 0 });
   }
   return result(shown, explanation);
 }

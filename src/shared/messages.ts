@@ -18,9 +18,38 @@ export const FAILURE_TYPES = {
   /** The configuration points at something that is not there: retrying will not help. */
   notConfigured: 'NotConfigured',
   iocNotFound: 'IocNotFound',
+  /** 401/403: the credential is wrong or revoked. */
+  authRejected: 'AuthRejected',
+  /** Any other 4xx, or a response in a shape the schema rejects: the same request would fail again. */
+  requestRejected: 'RequestRejected',
+  /** 429: retried after the delay the service asked for. */
+  rateLimited: 'RateLimited',
+  /** 5xx, timeouts, unreachable: retried with backoff. */
+  unavailable: 'Unavailable',
 } as const;
 
+/** The vendors, and the activity each one's task queue runs (one name per vendor reads well in a timeline). */
+export const VENDOR_ACTIVITIES = {
+  virustotal: 'enrichVirusTotal',
+  shodan: 'enrichShodan',
+  abuseipdb: 'enrichAbuseIpdb',
+} as const;
+export type Vendor = keyof typeof VENDOR_ACTIVITIES;
+
+/** Each vendor's activities run on a task queue of their own, so its rate limit holds across workers. */
+export function vendorTaskQueue(mainQueue: string, vendor: Vendor): string {
+  return `${mainQueue}-vendor-${vendor}`;
+}
+
 export type IocStage = 'queued' | 'enriching' | 'scoring' | 'scored' | 'delivering' | 'done';
+
+/** What a vendor activity did: a fresh or cached answer, or no call (budget or quota spent). */
+export type VendorLookupResult =
+  | { vendor: Vendor; status: 'fetched' | 'cached'; outcome: 'ok' | 'not_found'; brief: string }
+  | { vendor: Vendor; status: 'skipped'; reason: string };
+
+/** What one vendor step of an enrichment came to, failures included. Small enough for history. */
+export type VendorStep = VendorLookupResult | { vendor: Vendor; status: 'failed'; reason: string };
 
 /** Per-source outcome of the collect step. */
 export interface SourceReport {
@@ -87,6 +116,7 @@ export interface IngestCycleInput {
 export interface WorkItem {
   seq: number;
   key: string;
+  vendors: Vendor[];
   workflowId: string;
   iocType: string;
   /** Search-attribute form of the value: the value itself, or its hash when too long to index. */
@@ -95,6 +125,8 @@ export interface WorkItem {
 
 export interface EnrichIocInput {
   key: string;
+  /** The enabled vendors that apply to the IOC's type, decided by the worker's config when it was planned. */
+  vendors: Vendor[];
   /** The cycle that started it; absent for an analyst's re-enrichment. */
   cycleId?: string;
   /** Re-enrich even where the cache is fresh. */
@@ -113,6 +145,7 @@ export interface EnrichIocResult {
 export interface IocStatus {
   key: string;
   stage: IocStage;
+  vendors?: VendorStep[];
   score?: number;
   severity?: string;
   explanation?: { factor: string; input: string; points: number }[];

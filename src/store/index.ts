@@ -6,3 +6,4 @@ export * from './outbox.js';
 export * from './cycles.js';
 export * as tables from './schema.js';
 export * from './source-state.js';
+export * from './enrichments.js';

@@ -27,8 +27,51 @@ export const iocs = sqliteTable(
     scoredAt: integer('scored_at'),
     /** Set by a re-enrich request; cleared when the IOC is scored again. */
     forceEnrich: integer('force_enrich', { mode: 'boolean' }).notNull().default(false),
+    /**
+     * When the IOC next needs a vendor lookup: the earliest cache expiry among its vendors, or the
+     * scoring time when a vendor was skipped or unavailable (so the next cycle tries again).
+     */
+    enrichmentDueAt: integer('enrichment_due_at'),
   },
-  (t) => [uniqueIndex('iocs_key').on(t.key), index('iocs_score').on(t.score)],
+  (t) => [
+    uniqueIndex('iocs_key').on(t.key),
+    index('iocs_score').on(t.score),
+    index('iocs_due').on(t.enrichmentDueAt),
+  ],
+);
+
+/** The vendor cache: the latest answer of each vendor about each IOC, and the latest failure. */
+export const enrichments = sqliteTable(
+  'enrichments',
+  {
+    iocId: integer('ioc_id')
+      .notNull()
+      .references(() => iocs.id),
+    vendor: text('vendor').notNull(),
+    /** When the vendor last answered (ok or not found); null while it never has. */
+    fetchedAt: integer('fetched_at'),
+    outcome: text('outcome', { enum: ['ok', 'not_found'] }),
+    /** JSON: the vendor's typed verdict (what the scorer reads). */
+    verdict: text('verdict'),
+    /** The last time a lookup could not be made or failed, and why (never a credential). */
+    gapAt: integer('gap_at'),
+    gap: text('gap'),
+  },
+  (t) => [primaryKey({ columns: [t.iocId, t.vendor] })],
+);
+
+/** Calls made per vendor per UTC day: the daily budget is checked against this before each call. */
+export const vendorUsage = sqliteTable(
+  'vendor_usage',
+  {
+    vendor: text('vendor').notNull(),
+    /** UTC day, YYYY-MM-DD. */
+    day: text('day').notNull(),
+    calls: integer('calls').notNull().default(0),
+    /** Set when the vendor said the quota is spent (a long Retry-After): no more calls that day. */
+    exhausted: integer('exhausted', { mode: 'boolean' }).notNull().default(false),
+  },
+  (t) => [primaryKey({ columns: [t.vendor, t.day] })],
 );
 
 /** Provenance: which source saw which IOC, where, with what context. */

@@ -3,11 +3,13 @@ import type { StoreDb } from './open.js';
 import { cycleWork, iocs } from './schema.js';
 
 /**
- * Writes the cycle's enrichment work list: IOCs never scored and IOCs an analyst asked to re-enrich,
- * the most corroborated first. Idempotent: a retried plan rewrites the same list.
+ * Writes the cycle's enrichment work list: IOCs never scored, IOCs an analyst asked to re-enrich, and
+ * IOCs whose vendor answers went stale (or were missing) that a source still reports in this cycle;
+ * the most corroborated first, so a short vendor budget goes to them. Idempotent: a retried plan
+ * rewrites the same list.
  * @returns how many IOCs were planned
  */
-export function planWork(db: StoreDb, cycleId: string): number {
+export function planWork(db: StoreDb, cycleId: string, now: number): number {
   return db.transaction((tx) => {
     tx.delete(cycleWork).where(eq(cycleWork.cycleId, cycleId)).run();
     const result = tx.run(sql`
@@ -18,7 +20,11 @@ export function planWork(db: StoreDb, cycleId: string): number {
                count(distinct s.source) as sources,
                max(coalesce(s.confidence, 0)) as best_confidence
         from iocs i join sightings s on s.ioc_id = i.id
-        where i.status = 'new' or (i.force_enrich = 1 and i.status != 'allowlisted')
+        where i.status != 'allowlisted' and (
+          i.status = 'new'
+          or i.force_enrich = 1
+          or (i.enrichment_due_at <= ${now}
+              and exists (select 1 from sightings r where r.ioc_id = i.id and r.cycle_id = ${cycleId})))
         group by i.id
       )`);
     return result.changes;
@@ -50,4 +56,8 @@ export function allowlistedAwaitingZero(db: StoreDb): string[] {
     .where(and(eq(iocs.status, 'allowlisted'), sql`coalesce(${iocs.score}, -1) != 0`))
     .all()
     .map((r) => r.key);
+}
+
+export function setEnrichmentDue(db: StoreDb, iocId: number, dueAt: number | null): void {
+  db.update(iocs).set({ enrichmentDueAt: dueAt }).where(eq(iocs.id, iocId)).run();
 }

@@ -7,6 +7,7 @@ import {
 } from '@temporalio/client';
 import type { Config } from '../config/index.js';
 import { WORKFLOW_TYPES } from '../shared/messages.js';
+import { durationMs } from '../config/primitives.js';
 
 const OVERLAP = { skip: ScheduleOverlapPolicy.SKIP, buffer_one: ScheduleOverlapPolicy.BUFFER_ONE } as const;
 
@@ -52,22 +53,13 @@ function matches(current: ScheduleDescription, config: Config): boolean {
   return (
     current.spec.intervals?.length === 1 &&
     interval !== undefined &&
-    Number(interval.every) === toMs(config.schedule.every) &&
+    Number(interval.every) === durationMs(config.schedule.every) &&
     current.policies.overlap === OVERLAP[config.schedule.overlap] &&
-    Number(current.policies.catchupWindow) === toMs(config.schedule.catchupWindow) &&
+    Number(current.policies.catchupWindow) === durationMs(config.schedule.catchupWindow) &&
     action.type === 'startWorkflow' &&
     action.workflowType === WORKFLOW_TYPES.ingestCycle &&
     action.taskQueue === config.temporal.taskQueue
   );
-}
-
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** Milliseconds of a config duration (`30s`, `4h`…; the schema guarantees the form). */
-export function toMs(duration: string): number {
-  const match = /^(\d+)(ms|s|m|h|d)$/.exec(duration);
-  if (!match) throw new Error(`not a duration: ${duration}`);
-  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
 }
 
 export async function describeSchedule(client: Client, config: Config): Promise<ScheduleDescription> {

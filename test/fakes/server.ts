@@ -11,7 +11,7 @@ export interface RecordedRequest {
   at: number;
 }
 
-export type FakeHandler = (req: RecordedRequest, res: ServerResponse) => void | Promise<void>;
+export type FakeHandler = (req: RecordedRequest, res: ServerResponse) => unknown;
 
 export interface FakeServer {
   /** `http://127.0.0.1:<port>` */
@@ -27,6 +27,8 @@ export interface FakeServer {
 export async function startFakeServer(handler: FakeHandler): Promise<FakeServer> {
   const requests: RecordedRequest[] = [];
   const server: Server = createServer((req, res) => {
+    // Arrival is when the request line and headers are in, as a vendor's rate limiter would see it.
+    const at = Date.now();
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -37,7 +39,7 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
         query: url.searchParams,
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
-        at: Date.now(),
+        at,
       };
       requests.push(recorded);
       Promise.resolve(handler(recorded, res)).catch((err: unknown) => {

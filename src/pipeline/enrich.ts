@@ -1,0 +1,85 @@
+import type { Config } from '../config/index.js';
+import type { VendorLookupResult } from '../shared/messages.js';
+import { durationMs } from '../config/primitives.js';
+import { describeLookup, type Enricher, type Lookup } from '../enrichers/index.js';
+import type { Pacer } from '../enrichers/pacer.js';
+import { RateLimitedError } from '../http/failures.js';
+import type { IocType } from '../ioc/index.js';
+import {
+  findIoc,
+  markVendorExhausted,
+  readEnrichments,
+  recordGap,
+  reserveVendorCall,
+  storeLookup,
+  type StoreDb,
+} from '../store/index.js';
+
+/**
+ * A Retry-After longer than this means the vendor's quota is spent for the day (AbuseIPDB answers with the
+ * seconds until its daily reset): waiting it out would hold the cycle for hours, so the IOC is scored
+ * without the vendor and tried again next cycle.
+ * @default 5 minutes
+ */
+export const MAX_RETRY_AFTER_MS = 5 * 60_000;
+
+export interface EnrichDeps {
+  db: StoreDb;
+  config: Config;
+  enricher: Enricher;
+  /** Spaces this process's calls to the vendor; shared by every lookup of that vendor. */
+  pacer?: Pacer;
+  now: () => number;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * One vendor's lookup of one IOC: the cached answer while it is fresh (unless forced), otherwise one call
+ * taken from the vendor's daily budget. A spent budget makes no call at all. Failures other than a spent
+ * quota are thrown for Temporal to retry or give up on.
+ */
+export async function enrichWithVendor(
+  key: string,
+  force: boolean,
+  deps: EnrichDeps,
+): Promise<VendorLookupResult> {
+  const { db, enricher, now } = deps;
+  const vendor = enricher.vendor;
+  const settings = deps.config.enrichers[vendor];
+  const ioc = findIoc(db, key);
+  if (!ioc || !settings)
+    throw new Error(
+      `cannot enrich ${key} with ${vendor}: ${ioc ? 'vendor not configured' : 'IOC not in the store'}`,
+    );
+
+  const cached = readEnrichments(db, ioc.id).find((e) => e.vendor === vendor);
+  const ttl = durationMs(settings.ttl[ioc.type as Exclude<IocType, 'cidr' | 'email'>]);
+  if (!force && cached?.fetchedAt != null && cached.outcome && now() - cached.fetchedAt < ttl) {
+    const lookup: Lookup =
+      cached.outcome === 'ok' && cached.verdict
+        ? { outcome: 'ok', verdict: cached.verdict }
+        : { outcome: 'not_found' };
+    return { vendor, status: 'cached', outcome: lookup.outcome, brief: describeLookup(vendor, lookup) };
+  }
+
+  if (!reserveVendorCall(db, vendor, settings.dailyBudget, now())) {
+    const reason = `daily budget of ${settings.dailyBudget} calls spent`;
+    recordGap(db, ioc.id, vendor, reason, now());
+    return { vendor, status: 'skipped', reason };
+  }
+  let lookup: Lookup;
+  try {
+    await deps.pacer?.wait(deps.signal);
+    lookup = await enricher.lookup({ type: ioc.type as IocType, value: ioc.value }, deps.signal);
+  } catch (err) {
+    if (err instanceof RateLimitedError && (err.retryAfterMs ?? 0) > MAX_RETRY_AFTER_MS) {
+      markVendorExhausted(db, vendor, now());
+      const reason = `quota spent (vendor asks to wait ${Math.round((err.retryAfterMs ?? 0) / 60_000)} min)`;
+      recordGap(db, ioc.id, vendor, reason, now());
+      return { vendor, status: 'skipped', reason };
+    }
+    throw err;
+  }
+  storeLookup(db, ioc.id, vendor, lookup, now());
+  return { vendor, status: 'fetched', outcome: lookup.outcome, brief: describeLookup(vendor, lookup) };
+}

@@ -1,0 +1,93 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { Lookup, Verdict } from '../enrichers/types.js';
+import type { StoreDb } from './open.js';
+import { enrichments, vendorUsage } from './schema.js';
+
+export interface CachedEnrichment {
+  vendor: string;
+  fetchedAt: number | null;
+  outcome: 'ok' | 'not_found' | null;
+  verdict: Verdict | null;
+  gapAt: number | null;
+  gap: string | null;
+}
+
+export function readEnrichments(db: StoreDb, iocId: number): CachedEnrichment[] {
+  return db
+    .select()
+    .from(enrichments)
+    .where(eq(enrichments.iocId, iocId))
+    .all()
+    .map(({ iocId: _, verdict, ...row }) => ({
+      ...row,
+      verdict: verdict ? (JSON.parse(verdict) as Verdict) : null,
+    }));
+}
+
+/** Stores a vendor's answer as the cache entry; a later gap does not erase it. */
+export function storeLookup(db: StoreDb, iocId: number, vendor: string, lookup: Lookup, now: number): void {
+  const values = {
+    fetchedAt: now,
+    outcome: lookup.outcome,
+    verdict: lookup.outcome === 'ok' ? JSON.stringify(lookup.verdict) : null,
+  };
+  db.insert(enrichments)
+    .values({ iocId, vendor, ...values })
+    .onConflictDoUpdate({ target: [enrichments.iocId, enrichments.vendor], set: values })
+    .run();
+}
+
+/** Records that a lookup could not be made or failed, keeping the last good answer. */
+export function recordGap(db: StoreDb, iocId: number, vendor: string, gap: string, now: number): void {
+  db.insert(enrichments)
+    .values({ iocId, vendor, gapAt: now, gap })
+    .onConflictDoUpdate({ target: [enrichments.iocId, enrichments.vendor], set: { gapAt: now, gap } })
+    .run();
+}
+
+/** The UTC day a call counts against: vendors' daily quotas reset at 00:00 UTC. */
+export function usageDay(now: number): string {
+  return new Date(now).toISOString().slice(0, 10);
+}
+
+/**
+ * Takes one call from the vendor's daily budget, atomically: false when the budget is spent (or the
+ * vendor said so), and then no call is made at all.
+ */
+export function reserveVendorCall(db: StoreDb, vendor: string, budget: number, now: number): boolean {
+  const day = usageDay(now);
+  return db.transaction((tx) => {
+    tx.insert(vendorUsage).values({ vendor, day }).onConflictDoNothing().run();
+    const taken = tx
+      .update(vendorUsage)
+      .set({ calls: sql`${vendorUsage.calls} + 1` })
+      .where(
+        and(
+          eq(vendorUsage.vendor, vendor),
+          eq(vendorUsage.day, day),
+          eq(vendorUsage.exhausted, false),
+          sql`${vendorUsage.calls} < ${budget}`,
+        ),
+      )
+      .run();
+    return taken.changes === 1;
+  });
+}
+
+/** The vendor answered that its quota is spent: no more calls today, whatever the configured budget says. */
+export function markVendorExhausted(db: StoreDb, vendor: string, now: number): void {
+  const day = usageDay(now);
+  db.insert(vendorUsage)
+    .values({ vendor, day, exhausted: true })
+    .onConflictDoUpdate({ target: [vendorUsage.vendor, vendorUsage.day], set: { exhausted: true } })
+    .run();
+}
+
+export function vendorCallsToday(db: StoreDb, vendor: string, now: number): number {
+  const row = db
+    .select({ calls: vendorUsage.calls })
+    .from(vendorUsage)
+    .where(and(eq(vendorUsage.vendor, vendor), eq(vendorUsage.day, usageDay(now))))
+    .get();
+  return row?.calls ?? 0;
+}

@@ -1,0 +1,46 @@
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config/index.js';
+import { vendorsFor } from '../enrichers/index.js';
+import { iocSearchValue, iocWorkflowId } from '../ioc/identity.js';
+import { canonicalKey, normaliseEntry } from '../ioc/index.js';
+import {
+  reenrichSignal,
+  SEARCH_ATTRIBUTES,
+  WORKFLOW_TYPES,
+  type EnrichIocInput,
+} from '../shared/messages.js';
+
+/**
+ * Re-enriches one IOC now, bypassing every vendor cache: signals its EnrichIoc if one is running, or
+ * starts one (signal-with-start), so it works either way. The IOC is given as an analyst would type it;
+ * it is normalised first (defanged input is fine). Returns the workflow ID to follow.
+ */
+export async function reenrichIoc(
+  client: Client,
+  config: Config,
+  input: string,
+  reason = 'analyst request',
+): Promise<{ workflowId: string; key: string }> {
+  const outcome = normaliseEntry(input)[0];
+  if (!outcome || outcome.kind !== 'indicator') {
+    throw new Error(
+      `not an indicator: ${JSON.stringify(input)} (${outcome?.kind === 'rejected' ? outcome.reason : 'empty'})`,
+    );
+  }
+  const key = canonicalKey(outcome);
+  const workflowId = iocWorkflowId(key);
+  const args: EnrichIocInput = { key, vendors: vendorsFor(outcome.type, config), force: true };
+  await client.workflow.signalWithStart(WORKFLOW_TYPES.enrichIoc, {
+    workflowId,
+    taskQueue: config.temporal.taskQueue,
+    args: [args],
+    signal: reenrichSignal,
+    signalArgs: [{ reason }],
+    typedSearchAttributes: [
+      { key: SEARCH_ATTRIBUTES.iocType, value: outcome.type },
+      { key: SEARCH_ATTRIBUTES.iocValue, value: iocSearchValue(outcome.value) },
+      { key: SEARCH_ATTRIBUTES.iocStage, value: 'queued' },
+    ],
+  });
+  return { workflowId, key };
+}

@@ -51,7 +51,7 @@ export function documentMemory(
 export async function openFile(
   settings: SourceSettings,
   path: string,
-  signal?: AbortSignal  ,
+  signal?: AbortSignal,
 ): Promise<AsyncIterable<Buffer>> {
   let handle;
   try {

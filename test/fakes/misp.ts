@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
 import { startFakeServer, sendJson, type FakeServer } from './server.js';
 import { applyFaults, sendBody, type Faults } from './faults.js';
@@ -96,23 +97,24 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
           .filter((a) => tagsOk([...(e.Tag ?? []), ...(a.Tag ?? [])].map((t) => t.name)))
           .map((a) => attributeJson(a, e, idOf(e.uuid), filters.includeEventTags === true)),
       );
-      return sendJson(
-        res,
-        200,
-        { response: { Attribute: slice(rows) } },
-        { 'x-result-count': String(rows.length) },
-      );
+      return sendBody(res, faults, 200, JSON.stringify({ response: { Attribute: slice(rows) } }), {
+        'content-type': 'application/json',
+        'x-result-count': String(rows.length),
+      });
     }
     const rows = visible
       .filter((e) => inWindow(e.timestamp) && tagsOk((e.Tag ?? []).map((t) => t.name)))
       .map((e) => ({ Event: eventJson(e, idOf(e.uuid), toIds) }));
-    return sendJson(res, 200, { response: slice(rows) }, { 'x-result-count': String(rows.length) });
+    return sendBody(res, faults, 200, JSON.stringify({ response: slice(rows) }), {
+      'content-type': 'application/json',
+      'x-result-count': String(rows.length),
+    });
   });
 
   function serveFeed(
     file: string,
     headers: Record<string, string | string[] | undefined>,
-    res: import('node:http').ServerResponse,
+    res: ServerResponse,
   ) {
     let body: string | undefined;
     if (file === 'manifest.json') {

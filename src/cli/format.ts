@@ -10,7 +10,8 @@ export function formatCycleReport(report: CycleReport): string {
         ? `  source ${s.source}: FAILED: ${s.error ?? 'unknown error'}`
         : `  source ${s.source}: ${s.entries} entries, ${s.indicators} indicators, ${s.newIocs} new, ` +
             `${s.allowlisted} allowlisted, ${rejected} rejected${rejected ? ` (${formatCounts(s.rejected)})` : ''}` +
-            (s.unreadable ? `, ${s.unreadable} unreadable` : ''),
+            (s.unreadable ? `, ${s.unreadable} unreadable` : '') +
+            (s.skipped ? `, skipped (${formatCounts(s.skipped)})` : ''),
     );
   }
   const p = report.progress;

@@ -34,11 +34,12 @@ export async function* normalizeLines(
 
 export type ParseLine =
   | { type: string; value: string; allowlisted?: string; tags?: string[]; ref?: string }
-  | { rejected: string; entry: string };
+  | { rejected: string; entry: string }
+  | { skipped: string; count: number };
 
 /**
- * Distinct indicators a source's saved output yields (in order of first appearance, tags merged), and
- * every rejected entry with its reason.
+ * Distinct indicators a source's saved output yields (in order of first appearance, tags merged), every
+ * rejected entry with its reason, and the count of records skipped per reason (offline, revoked…).
  */
 export async function* parseLines(
   pages: AsyncIterable<SourcePage>,
@@ -48,7 +49,10 @@ export async function* parseLines(
     string,
     { type: string; value: string; allowlisted?: string; tags: Set<string>; ref?: string }
   >();
+  const skipped: Record<string, number> = {};
   for await (const page of pages) {
+    for (const [reason, n] of Object.entries(page.skipped ?? {}))
+      skipped[reason] = (skipped[reason] ?? 0) + n;
     for (const error of page.errors)
       yield { rejected: 'unreadable', entry: `${error.position}: ${error.message}` };
     for (const entry of page.entries) {
@@ -76,6 +80,7 @@ export async function* parseLines(
   for (const { tags, ...indicator } of seen.values()) {
     yield { ...indicator, ...(tags.size > 0 ? { tags: [...tags] } : {}) };
   }
+  for (const [reason, count] of Object.entries(skipped)) yield { skipped: reason, count };
 }
 
 export function openInput(path: string | undefined): Readable {

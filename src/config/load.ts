@@ -138,7 +138,8 @@ function resolvePaths(config: Config, baseDir: string): void {
   config.store.path = abs(config.store.path);
   config.temporal.devServer.dbPath = abs(config.temporal.devServer.dbPath);
   for (const source of Object.values(config.sources)) {
-    if (source.type === 'plain') source.path = abs(source.path);
+    if ('path' in source && source.path !== undefined) source.path = abs(source.path);
+    if (source.caFile !== undefined) source.caFile = abs(source.caFile);
   }
   for (const sink of Object.values(config.sinks)) {
     if (sink.type === 'file') sink.path = abs(sink.path);

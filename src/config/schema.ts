@@ -6,6 +6,8 @@ import { confidence, duration } from './primitives.js';
 // The one description of config.yaml. Defaults live here and nowhere else; the README's configuration
 // reference is generated from this schema.
 
+export const TLP_LEVELS = ['clear', 'white', 'green', 'amber', 'amber+strict', 'red'] as const;
+
 const sourceBase = {
   enabled: z.boolean().default(true).describe('Pull this source in each cycle.'),
   reliability: confidence
@@ -14,17 +16,224 @@ const sourceBase = {
       'How far the source is trusted (0–100); the scorer uses it when an entry has no confidence of its own.',
     ),
   tags: z.array(z.string()).default([]).describe('Tags added to every sighting from this source.'),
+  tlp: z
+    .enum(TLP_LEVELS)
+    .optional()
+    .describe('TLP tag (`tlp:<level>`) for entries that carry no TLP of their own.'),
+  timeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(600_000)
+    .default(30_000)
+    .describe('HTTP: time to the response headers, and the longest silence while a body streams.'),
+  pageSize: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(1000)
+    .describe('Entries per stored page (and the `limit` sent to paged APIs).'),
+  caFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('PEM file of extra CA certificates to trust (on-premises servers); system CAs stay trusted.'),
 };
+
+const httpUrl = z.url({ protocol: /^https?$/ }).describe('http(s) URL');
+const credential = z
+  .string()
+  .min(1)
+  .describe('A credential: write it as ${ENV_NAME}, never literally; it is never logged.');
+const since = duration
+  .default('30d')
+  .describe('How far back the first pull reaches; later pulls continue from the watermark.');
+
+/** Sources that read one document from a local file or a URL: exactly one of the two. */
+const fileOrUrl = {
+  path: z.string().min(1).optional().describe('Local file.'),
+  url: httpUrl.optional().describe('http(s) URL, fetched with If-None-Match / If-Modified-Since.'),
+};
+function exactlyOneLocation(value: { path?: string | undefined; url?: string | undefined }): boolean {
+  return (value.path === undefined) !== (value.url === undefined);
+}
+const oneLocation = { message: 'set exactly one of path and url', path: ['path'] };
 
 const plainSource = z
   .object({
     type: z.literal('plain'),
-    path: z.string().min(1).describe('Local file, one indicator per line, `#` starts a comment.'),
+    ...fileOrUrl,
+    ...sourceBase,
+  })
+  .strict()
+  .refine(exactlyOneLocation, oneLocation)
+  .describe('One indicator per line, `#` starts a comment.');
+
+/** A CSV column: its header name, or its 0-based position. */
+const column = z.union([z.string().min(1), z.number().int().min(0)]);
+
+const csvSource = z
+  .object({
+    type: z.literal('csv'),
+    ...fileOrUrl,
+    delimiter: z.string().length(1).default(','),
+    header: z
+      .union([z.boolean(), z.literal('auto')])
+      .default('auto')
+      .describe(
+        '`true`: the first row names the columns; `auto`: so does a last comment line before the data, or a first row whose value column is no indicator.',
+      ),
+    comment: z.string().min(1).default('#').describe('Lines starting with this are comments.'),
+    columns: z
+      .object({
+        value: column.default(0),
+        type: column.optional().describe('Column with the type name, mapped by the normaliser.'),
+        tags: column.optional(),
+        ref: column.optional(),
+        confidence: column.optional().describe('Column with a 0–100 confidence.'),
+      })
+      .strict()
+      .prefault({}),
+    fixedType: z.string().min(1).optional().describe('Type name for every value (instead of a type column).'),
+    tagSeparator: z.string().min(1).default(','),
+    ...sourceBase,
+  })
+  .strict()
+  .refine(exactlyOneLocation, oneLocation);
+
+const mispSource = z
+  .object({
+    type: z.literal('misp'),
+    url: httpUrl.describe('Base URL of the MISP instance.'),
+    apiKey: credential,
+    scope: z.enum(['attributes', 'events']).default('attributes').describe('Which restSearch endpoint.'),
+    toIdsOnly: z.boolean().default(true).describe('Only attributes flagged for detection (`to_ids`).'),
+    publishedOnly: z.boolean().default(false),
+    filterTags: z.array(z.string()).optional().describe('MISP `tags` filter (`!tag` negates).'),
+    since,
     ...sourceBase,
   })
   .strict();
 
-export const sourceSchema = z.discriminatedUnion('type', [plainSource]);
+const mispFeedSource = z
+  .object({
+    type: z.literal('misp-feed'),
+    path: z.string().min(1).optional().describe('Local feed directory holding manifest.json.'),
+    url: httpUrl.optional().describe('Feed base URL (manifest.json and <uuid>.json below it).'),
+    toIdsOnly: z.boolean().default(true),
+    ...sourceBase,
+  })
+  .strict()
+  .refine(exactlyOneLocation, oneLocation);
+
+const otxSource = z
+  .object({
+    type: z.literal('otx'),
+    url: httpUrl.default('https://otx.alienvault.com'),
+    apiKey: credential,
+    since,
+    ...sourceBase,
+  })
+  .strict();
+
+const abusechBase = {
+  apiKey: credential
+    .optional()
+    .describe('abuse.ch Auth-Key; required by the APIs, sent to the bulk exports when set.'),
+  ...sourceBase,
+};
+
+const urlhausSource = z
+  .object({
+    type: z.literal('urlhaus'),
+    url: httpUrl.default('https://urlhaus.abuse.ch/downloads/csv_recent/'),
+    offline: z
+      .enum(['skip', 'tag'])
+      .default('skip')
+      .describe('URLs already offline: counted as skipped, or kept with the tag `urlhaus:offline`.'),
+    ...abusechBase,
+  })
+  .strict();
+
+const threatfoxSource = z
+  .object({
+    type: z.literal('threatfox'),
+    url: httpUrl.default('https://threatfox-api.abuse.ch/api/v1/'),
+    apiKey: credential,
+    minConfidence: confidence.default(0).describe('Skip IOCs whose `confidence_level` is lower.'),
+    ...sourceBase,
+  })
+  .strict();
+
+const feodoSource = z
+  .object({
+    type: z.literal('feodo'),
+    url: httpUrl.default('https://feodotracker.abuse.ch/downloads/ipblocklist.json'),
+    ...abusechBase,
+  })
+  .strict();
+
+const malwarebazaarSource = z
+  .object({
+    type: z.literal('malwarebazaar'),
+    url: httpUrl.default('https://bazaar.abuse.ch/export/csv/recent/'),
+    ...abusechBase,
+  })
+  .strict();
+
+const sslblSource = z
+  .object({
+    type: z.literal('sslbl'),
+    url: httpUrl.default('https://sslbl.abuse.ch/blacklist/sslblacklist.csv'),
+    ...abusechBase,
+  })
+  .strict();
+
+const stixSource = z
+  .object({
+    type: z.literal('stix'),
+    ...fileOrUrl,
+    ...sourceBase,
+  })
+  .strict()
+  .refine(exactlyOneLocation, oneLocation);
+
+const taxiiSource = z
+  .object({
+    type: z.literal('taxii'),
+    url: httpUrl.describe('The API root, e.g. https://taxii.example.org/api1/'),
+    collection: z.string().min(1).describe('Collection id.'),
+    username: z.string().min(1).optional().describe('HTTP basic auth user (with password).'),
+    password: credential.optional(),
+    token: credential.optional().describe('Bearer token (instead of basic auth).'),
+    since,
+    ...sourceBase,
+  })
+  .strict()
+  .refine((t) => !(t.token && (t.username || t.password)), {
+    message: 'use either token or username/password',
+    path: ['token'],
+  })
+  .refine((t) => (t.username === undefined) === (t.password === undefined), {
+    message: 'username and password go together',
+    path: ['password'],
+  });
+
+export const sourceSchema = z.discriminatedUnion('type', [
+  plainSource,
+  csvSource,
+  mispSource,
+  mispFeedSource,
+  otxSource,
+  urlhausSource,
+  threatfoxSource,
+  feodoSource,
+  malwarebazaarSource,
+  sslblSource,
+  stixSource,
+  taxiiSource,
+]);
 
 const fileSink = z
   .object({
@@ -127,4 +336,7 @@ export const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 export type SourceConfig = z.infer<typeof sourceSchema>;
+export type SourceType = SourceConfig['type'];
+/** The config of one source type. */
+export type SourceConfigOf<T extends SourceType> = Extract<SourceConfig, { type: T }>;
 export type SinkConfig = z.infer<typeof sinkSchema>;

@@ -51,6 +51,9 @@ export async function collect(source: Source, db: StoreDb, options: CollectOptio
     const seenAt = options.now();
     const batch: Sighting[] = [];
     report.unreadable += page.errors.length;
+    for (const [reason, n] of Object.entries(page.skipped ?? {})) {
+      report.skipped = { ...report.skipped, [reason]: (report.skipped?.[reason] ?? 0) + n };
+    }
     for (const e of page.errors) noteProblem(report, `${e.position}: ${e.message}`);
     for (const entry of page.entries) {
       report.entries++;

@@ -66,6 +66,8 @@ export interface SourceReport {
   rejected: Record<string, number>;
   /** Entries the source could not read at all (bad record, wrong columns…). */
   unreadable: number;
+  /** Records the source read and deliberately left out, per reason (`offline`, `revoked`, `expired`…). */
+  skipped?: Record<string, number>;
   /** The first few problems, each naming its position in the source. */
   problems: string[];
   /** Why the source failed, without secrets. */

@@ -1,53 +1,70 @@
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import type { SourceConfig } from '../config/index.js';
-import type { RawEntry, Source, SourceContext, SourcePage, SourcePull } from './types.js';
+import type { SourceConfigOf } from '../config/index.js';
+import { pagesOfLines, lineCursor } from './delimited.js';
+import { documentMemory, openDocument, openFile, type Location, type OpenedDocument } from './document.js';
+import { looksLikeHtml, readLines, type Line } from './lines.js';
+import { savedFileSettings, settingsOf, type SourceSettings } from './settings.js';
+import type { Source, SourceContext, SourcePage, SourcePull } from './types.js';
 
-type PlainConfig = Extract<SourceConfig, { type: 'plain' }>;
-
-const PAGE_SIZE = 1000;
+type PlainConfig = SourceConfigOf<'plain'>;
 
 /**
- * A local text file with one indicator per line; `#` starts a comment (at line start or after a space), blank lines are skipped.
- * The cursor is the number of lines consumed, so a resumed pull skips the pages already stored.
+ * A text feed with one indicator per line, from a file or a URL; `#` starts a comment (at line start or
+ * after a space), blank lines are skipped. The cursor is the last line read.
  */
-export function plainFileSource(name: string, config: PlainConfig): Source {
+export function plainSource(name: string, config: PlainConfig): Source {
+  const settings = settingsOf(name, 'plain feed', config);
   return {
     name,
     config,
     pull(context: SourceContext): SourcePull {
+      let opened: OpenedDocument | undefined;
+      let truncated = false;
       return {
-        pages: readPlainFile(config.path, Number(context.resumeFrom ?? 0), context.signal),
-        // A local file is read whole every cycle; the store's dedup makes a re-read cost no enrichment.
-        memory: () => ({}),
+        pages: (async function* () {
+          opened = await openDocument(context, settings, config satisfies Location);
+          if (opened.status === 'unchanged') return;
+          yield* plainPages(settings, opened.body, lineCursor(context.resumeFrom), () => (truncated = true));
+        })(),
+        memory: () => documentMemory(context.memory, opened, truncated),
       };
     },
   };
 }
 
-/** Pages of a plain indicator file, after the first `skipLines` lines. */
-export async function* readPlainFile(
-  path: string,
-  skipLines = 0,
-  signal?: AbortSignal,
+/** `iocflow parse --format plain PATH`. */
+export async function* readPlainFile(path: string): AsyncGenerator<SourcePage> {
+  const settings = savedFileSettings(path, 'plain feed');
+  yield* plainPages(settings, await openFile(settings, path), 0, () => {});
+}
+
+function plainPages(
+  settings: SourceSettings,
+  body: AsyncIterable<Buffer>,
+  skipThrough: number,
+  onTruncated: () => void,
 ): AsyncGenerator<SourcePage> {
-  const lines = createInterface({
-    input: createReadStream(path, { encoding: 'utf8', signal }),
-    crlfDelay: Infinity,
-  });
-  let lineNo = 0;
-  let entries: RawEntry[] = [];
+  return pagesOfLines<Extract<Line, { text: string }>>(
+    settings,
+    checkNotHtml(settings, readLines(body)),
+    skipThrough,
+    (line, position, page) => {
+      const value = stripComment(line.text).trim();
+      if (value !== '') page.entry({ value, position });
+    },
+    onTruncated,
+  );
+}
+
+async function* checkNotHtml(settings: SourceSettings, lines: AsyncIterable<Line>): AsyncGenerator<Line> {
+  let first = true;
   for await (const line of lines) {
-    lineNo++;
-    if (lineNo <= skipLines) continue;
-    const value = stripComment(line).trim();
-    if (value !== '') entries.push({ value, position: `${path}:${lineNo}` });
-    if (entries.length >= PAGE_SIZE) {
-      yield { entries, errors: [], cursor: String(lineNo) };
-      entries = [];
+    if (first && 'text' in line && line.text.trim() !== '') {
+      first = false;
+      if (looksLikeHtml(line.text))
+        throw new Error(`source ${settings.name}: the response is an HTML page, not a feed`);
     }
+    yield line;
   }
-  yield { entries, errors: [], cursor: String(lineNo) };
 }
 
 /** A `#` opens a comment at the start of a line or after white space; inside a URL it is a fragment. */

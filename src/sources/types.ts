@@ -26,6 +26,11 @@ export interface EntryError {
 export interface SourcePage {
   entries: RawEntry[];
   errors: EntryError[];
+  /**
+   * Records read and deliberately left out, counted by reason (`offline` URLhaus URLs, `revoked` STIX
+   * indicators…): not errors, and not indicators either.
+   */
+  skipped?: Record<string, number>;
   /** Opaque resume point: passing it to `pages()` continues after this page. */
   cursor: string;
 }

@@ -1,0 +1,256 @@
+import { open } from 'node:fs/promises';
+import { z } from 'zod';
+import type { SourceConfigOf } from '../config/index.js';
+import { openFile } from './document.js';
+import { openResponse } from './http.js';
+import { hasBadUtf8, numberedJson } from './json-stream.js';
+import { describeZodError, laterOf, PageBuilder, readCursor, writeCursor } from './pages.js';
+import { durationMs } from '../config/primitives.js';
+import { savedFileSettings, settingsOf, type SourceSettings } from './settings.js';
+import type { Source, SourceContext, SourcePage, SourcePull } from './types.js';
+
+type MispConfig = SourceConfigOf<'misp'>;
+
+/**
+ * MISP's REST search (`POST /attributes/restSearch` or `/events/restSearch`), paged with `limit`/`page`
+ * until a short page, incremental with `timestamp` = the newest attribute timestamp of the last complete
+ * pull. MISP's `timestamp` filter includes that second, so the boundary attributes come again: harmless,
+ * sightings are idempotent, and nothing edited within the same second is lost. The cursor is the next page
+ * and the newest timestamp so far.
+ */
+export function mispSource(name: string, config: MispConfig): Source {
+  const settings = settingsOf(name, 'MISP', config, 'apiKey');
+  const base = config.url.replace(/\/+$/, '');
+  return {
+    name,
+    config,
+    pull(context: SourceContext): SourcePull {
+      const resumed = readCursor(mispCursor, context.resumeFrom);
+      const state = { newest: resumed?.newest ?? context.memory.watermark, truncated: false };
+      return {
+        pages: (async function* () {
+          const since =
+            context.memory.watermark ?? String(Math.floor((Date.now() - durationMs(config.since)) / 1000));
+          for (let page = resumed?.page ?? 1; ; page++) {
+            const opened = await openResponse(context, settings, {
+              url: `${base}/${config.scope}/restSearch`,
+              method: 'POST',
+              headers: { authorization: config.apiKey, accept: 'application/json' },
+              json: {
+                returnFormat: 'json',
+                limit: settings.pageSize,
+                page,
+                timestamp: since,
+                ...(config.toIdsOnly ? { to_ids: 1 } : {}),
+                ...(config.publishedOnly ? { published: true } : {}),
+                ...(config.filterTags ? { tags: config.filterTags } : {}),
+                ...(config.scope === 'attributes' ? { includeEventTags: true, includeEventUuid: true } : {}),
+              },
+            });
+            if (opened.status === 'unchanged') return;
+            const { page: built, records } = await readSearchPage(settings, opened.body, config.scope, page, {
+              toIdsOnly: config.toIdsOnly,
+              state,
+            });
+            yield built.take(writeCursor({ page: page + 1, newest: state.newest }));
+            if (records < settings.pageSize) return;
+          }
+        })(),
+        // A page that broke off may have hidden older attributes: keep the watermark, the next pull overlaps.
+        memory: () => (state.truncated ? context.memory : { ...context.memory, watermark: state.newest }),
+      };
+    },
+  };
+}
+
+const mispCursor = z.object({ page: z.number().int().min(1), newest: z.string().optional() });
+
+export interface MispReadOptions {
+  toIdsOnly: boolean;
+  /** The newest attribute timestamp seen (epoch seconds as a string), moved forward as attributes pass. */
+  state: { newest: string | undefined; truncated: boolean };
+}
+
+/** One restSearch answer: `{"response": {"Attribute": [...]}}` or `{"response": [{"Event": {...}}]}`. */
+async function readSearchPage(
+  settings: SourceSettings,
+  body: AsyncIterable<Buffer>,
+  scope: MispConfig['scope'],
+  pageNo: number,
+  options: MispReadOptions,
+): Promise<{ page: PageBuilder; records: number }> {
+  // One API page is one stored page whatever its size: the cursor is the API's page number.
+  const page = new PageBuilder(Number.MAX_SAFE_INTEGER);
+  let records = 0;
+  const path = scope === 'attributes' ? '$.response.Attribute.*' : '$.response.*';
+  for await (const item of numberedJson(settings.name, body, [path])) {
+    const position = `${settings.name} page ${pageNo}, ${scope === 'attributes' ? 'attribute' : 'event'} ${item.no}`;
+    if ('problem' in item) {
+      if (item.truncated) options.state.truncated = true;
+      page.error(position, item.problem);
+      continue;
+    }
+    records++;
+    if (scope === 'attributes') {
+      addAttribute(page, item.value, position, [], undefined, options);
+    } else {
+      const wrapped = z.object({ Event: z.unknown() }).safeParse(item.value);
+      if (!wrapped.success) page.error(position, 'not an {"Event": …} record');
+      else addEvent(page, wrapped.data.Event, position, options);
+    }
+  }
+  return { page, records };
+}
+
+const flag = z
+  .union([z.boolean(), z.literal('0'), z.literal('1'), z.literal(0), z.literal(1)])
+  .transform((v) => v === true || v === '1' || v === 1);
+const timestamp = z.union([z.string().regex(/^\d+$/), z.number().int()]).transform(String);
+const tagList = z.array(z.object({ name: z.string() })).nullish();
+
+const mispAttribute = z.object({
+  type: z.string().min(1),
+  value: z.string(),
+  to_ids: flag.optional(),
+  deleted: flag.optional(),
+  timestamp: timestamp.optional(),
+  event_id: z.string().optional(),
+  Event: z.object({ id: z.string().optional(), uuid: z.string().optional() }).optional(),
+  Tag: tagList,
+});
+
+const mispEvent = z.object({
+  id: z.string().optional(),
+  uuid: z.string().optional(),
+  Tag: tagList,
+  Galaxy: z
+    .array(z.object({ GalaxyCluster: z.array(z.object({ tag_name: z.string().optional() })).optional() }))
+    .nullish(),
+  Attribute: z.array(z.unknown()).nullish(),
+  Object: z
+    .array(z.object({ name: z.string().optional(), Attribute: z.array(z.unknown()).nullish() }))
+    .nullish(),
+});
+
+/** Every attribute of an event (its own and its objects'), with the event's tags and galaxies. */
+export function addEvent(page: PageBuilder, raw: unknown, position: string, options: MispReadOptions): void {
+  const parsed = mispEvent.safeParse(raw);
+  if (!parsed.success) {
+    page.error(position, `not a MISP event: ${describeZodError(parsed.error)}`);
+    return;
+  }
+  const event = parsed.data;
+  const eventTags = [
+    ...(event.Tag ?? []).map((t) => t.name),
+    ...(event.Galaxy ?? []).flatMap((g) =>
+      (g.GalaxyCluster ?? []).flatMap((c) => (c.tag_name ? [c.tag_name] : [])),
+    ),
+  ];
+  const ref = event.uuid ?? event.id;
+  (event.Attribute ?? []).forEach((a, i) =>
+    addAttribute(page, a, `${position} attribute ${i + 1}`, eventTags, ref, options),
+  );
+  (event.Object ?? []).forEach((o, j) =>
+    (o.Attribute ?? []).forEach((a, i) =>
+      addAttribute(page, a, `${position} object ${j + 1} attribute ${i + 1}`, eventTags, ref, options),
+    ),
+  );
+}
+
+function addAttribute(
+  page: PageBuilder,
+  raw: unknown,
+  position: string,
+  eventTags: string[],
+  eventRef: string | undefined,
+  options: MispReadOptions,
+): void {
+  const parsed = mispAttribute.safeParse(raw);
+  if (!parsed.success) {
+    page.error(position, `not a MISP attribute: ${describeZodError(parsed.error)}`);
+    return;
+  }
+  const a = parsed.data;
+  options.state.newest = laterOf(options.state.newest, a.timestamp, Number);
+  if (a.deleted) return page.skip('deleted');
+  if (options.toIdsOnly && a.to_ids === false) return page.skip('not_to_ids');
+  if (hasBadUtf8(a.value)) return page.error(position, 'value is not valid UTF-8');
+  const tags = [...new Set([...eventTags, ...(a.Tag ?? []).map((t) => t.name)])];
+  const confidence = confidenceOfTags((a.Tag ?? []).map((t) => t.name)) ?? confidenceOfTags(eventTags);
+  const ref = eventRef ?? a.Event?.uuid ?? a.Event?.id ?? a.event_id;
+  page.entry({
+    value: a.value,
+    typeHint: a.type,
+    position,
+    ...(tags.length > 0 ? { tags } : {}),
+    ...(ref ? { ref } : {}),
+    ...(confidence !== undefined ? { confidence } : {}),
+  });
+}
+
+/**
+ * Confidence (0–100) from MISP taxonomy tags. Where an attribute or event carries several, the lowest wins:
+ * a doubt stated anywhere is kept. Tags that say "cannot be judged" give none.
+ */
+const CONFIDENCE_TAGS: Record<string, Record<string, number>> = {
+  // NATO admiralty scale, credibility of the information: 1 confirmed … 5 improbable (6: cannot be judged).
+  'admiralty-scale:information-credibility': { '1': 95, '2': 80, '3': 60, '4': 35, '5': 10 },
+  'estimative-language:confidence-in-analytic-judgment': { high: 85, moderate: 60, low: 30 },
+  'estimative-language:likelihood-probability': {
+    'almost-no-chance': 3,
+    'very-unlikely': 10,
+    unlikely: 30,
+    'roughly-even-chance': 50,
+    likely: 70,
+    'very-likely': 87,
+    'almost-certain': 97,
+  },
+  'misp:confidence-level': {
+    'completely-confident': 100,
+    'usually-confident': 75,
+    'fairly-confident': 50,
+    'rarely-confident': 25,
+    unconfident: 0,
+  },
+};
+
+export function confidenceOfTags(tags: string[]): number | undefined {
+  let found: number | undefined;
+  for (const tag of tags) {
+    const m = /^([^=]+)="?([^"]*)"?$/.exec(tag.trim());
+    if (!m) continue;
+    const [, predicate, value] = m as unknown as [string, string, string];
+    let c: number | undefined;
+    if (predicate === 'osint:certainty') {
+      const n = Number(value);
+      c = Number.isFinite(n) && n >= 0 && n <= 100 ? Math.round(n) : undefined;
+    } else {
+      c = CONFIDENCE_TAGS[predicate]?.[value];
+    }
+    if (c !== undefined) found = found === undefined ? c : Math.min(found, c);
+  }
+  return found;
+}
+
+/** `iocflow parse --format misp PATH`: a saved restSearch answer, attributes or events. */
+export async function* readMispFile(path: string): AsyncGenerator<SourcePage> {
+  const settings = savedFileSettings(path, 'MISP');
+  const head = await readHead(path);
+  const scope = /"response"\s*:\s*\{/.test(head) ? 'attributes' : 'events';
+  const { page } = await readSearchPage(settings, await openFile(settings, path), scope, 1, {
+    toIdsOnly: true,
+    state: { newest: undefined, truncated: false },
+  });
+  yield page.take('end');
+}
+
+/** The first few KB of a file: enough to see which shape a saved answer has. */
+async function readHead(path: string): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(4096), 0, 4096, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}

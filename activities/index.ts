@@ -2,6 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Got } from 'got';
 import type { Config } from '../src/config/index.js';
 import { createHttpClient } from '../src/http/client.js';
+import { toActivityFailure } from './failures.js';
 import { iocWorkflowId, iocSearchValue } from '../src/ioc/identity.js';
 import { parseKey } from '../src/ioc/index.js';
 import { collect, type AllowlistMatcher } from '../src/pipeline/collect.js';
@@ -148,13 +149,17 @@ export function createActivities(deps: ActivityDeps) {
         );
       }
       const ctx = Context.current();
-      return drainOutbox(createSink(input.sink, sinkConfig), db, {
-        cycleId: input.cycleId,
-        now,
-        batchSize: sinkConfig.batchSize,
-        signal: ctx.cancellationSignal,
-        onBatch: (report) => ctx.heartbeat(report),
-      });
+      try {
+        return await drainOutbox(createSink(input.sink, sinkConfig, { http }), db, {
+          cycleId: input.cycleId,
+          now,
+          batchSize: sinkConfig.batchSize,
+          signal: ctx.cancellationSignal,
+          onBatch: (report) => ctx.heartbeat(report),
+        });
+      } catch (err) {
+        throw toActivityFailure(err);
+      }
     },
 
     async finishCycle(input: { report: CycleReport }): Promise<void> {

@@ -44,6 +44,10 @@ export interface ScoreResult {
   /** 0–100 */
   score: number;
   severity: Severity;
+  /** 0–100: how much independent evidence stands behind the score. */
+  confidence: number;
+  /** Epoch ms when the IOC's lifetime ends unless a source sees it again; null when unknown. */
+  expiresAt: number | null;
   modelVersion: number;
   /** Contributions, largest first; their points add up to the score exactly. */
   explanation: Contribution[];
@@ -91,7 +95,14 @@ export function severityOf(score: number): Severity {
 }
 
 function result(score: number, explanation: Contribution[]): ScoreResult {
-  return { score, severity: severityOf(score), modelVersion: MODEL_VERSION, explanation };
+  return {
+    score,
+    severity: severityOf(score),
+    confidence: score,
+    expiresAt: null,
+    modelVersion: MODEL_VERSION,
+    explanation,
+  };
 }
 
 function clamp(n: number, lo: number, hi: number): number {

@@ -49,10 +49,13 @@ function toRecord(item: DeliveryItem) {
     value: item.value,
     score: item.score,
     severity: item.severity,
+    confidence: item.confidence,
     score_version: item.scoreVersion,
     sources: item.sources,
     tags: item.tags,
+    evidence: item.evidence,
     explanation: item.explanation,
+    expires_at: item.expiresAt === null ? null : new Date(item.expiresAt).toISOString(),
     first_seen: new Date(item.firstSeen).toISOString(),
     last_seen: new Date(item.lastSeen).toISOString(),
   };

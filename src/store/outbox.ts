@@ -1,7 +1,8 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Contribution } from '../scoring/index.js';
 import type { StoreDb } from './open.js';
-import { deliveries, iocs, outbox, scores, sightings, sinkInflight } from './schema.js';
+import { describeLookup, type Lookup, type VendorName, type Verdict } from '../enrichers/types.js';
+import { deliveries, enrichments, iocs, outbox, scores, sightings, sinkInflight } from './schema.js';
 
 /** Everything a sink needs to deliver one outbox row. */
 export interface DeliveryItem {
@@ -15,9 +16,15 @@ export interface DeliveryItem {
   scoreVersion: number;
   score: number;
   severity: string;
+  /** 0–100: how much evidence stands behind the score. */
+  confidence: number;
+  /** Epoch ms when the IOC expires unless seen again (sinks set it as valid-until / expiration). */
+  expiresAt: number | null;
   explanation: Contribution[];
   sources: string[];
   tags: string[];
+  /** What each vendor said, one line each (`virustotal: 52/90 malicious`…). */
+  evidence: string[];
   firstSeen: number;
   lastSeen: number;
 }
@@ -37,6 +44,8 @@ export function pendingDeliveries(db: StoreDb, sink: string, limit: number): Del
       lastSeen: iocs.lastSeen,
       score: scores.score,
       severity: scores.severity,
+      confidence: scores.confidence,
+      expiresAt: scores.expiresAt,
       explanation: scores.explanation,
     })
     .from(outbox)
@@ -60,12 +69,32 @@ export function pendingDeliveries(db: StoreDb, sink: string, limit: number): Del
     for (const t of JSON.parse(s.tags) as string[]) p.tags.add(t);
     provenance.set(s.iocId, p);
   }
+  const evidence = new Map<number, string[]>();
+  for (const e of db
+    .select({
+      iocId: enrichments.iocId,
+      vendor: enrichments.vendor,
+      outcome: enrichments.outcome,
+      verdict: enrichments.verdict,
+    })
+    .from(enrichments)
+    .where(inArray(enrichments.iocId, [...new Set(rows.map((r) => r.iocId))]))
+    .orderBy(asc(enrichments.vendor))
+    .all()) {
+    if (!e.outcome) continue;
+    const lookup: Lookup =
+      e.outcome === 'ok' && e.verdict
+        ? { outcome: 'ok', verdict: JSON.parse(e.verdict) as Verdict }
+        : { outcome: 'not_found' };
+    evidence.set(e.iocId, [...(evidence.get(e.iocId) ?? []), describeLookup(e.vendor as VendorName, lookup)]);
+  }
   return rows.map(({ iocId, explanation, ...r }) => ({
     ...r,
     deliveryId: `${r.key}|${sink}|${r.scoreVersion}|${r.action}`,
     explanation: JSON.parse(explanation) as Contribution[],
     sources: [...(provenance.get(iocId)?.sources ?? [])].sort(),
     tags: [...(provenance.get(iocId)?.tags ?? [])].sort(),
+    evidence: evidence.get(iocId) ?? [],
   }));
 }
 

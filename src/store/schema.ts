@@ -107,6 +107,10 @@ export const scores = sqliteTable(
     version: integer('version').notNull(),
     score: integer('score').notNull(),
     severity: text('severity').notNull(),
+    /** How much evidence stands behind the score (0–100), distinct from how bad it is. */
+    confidence: integer('confidence').notNull().default(0),
+    /** When the IOC's lifetime ends unless seen again: sinks expire it then. */
+    expiresAt: integer('expires_at'),
     modelVersion: integer('model_version').notNull(),
     /** JSON: the contributions that add up to the score. */
     explanation: text('explanation').notNull(),

@@ -79,6 +79,8 @@ export function recordScore(
           version,
           score: result.score,
           severity: result.severity,
+          confidence: result.confidence,
+          expiresAt: result.expiresAt,
           modelVersion: result.modelVersion,
           explanation,
           computedAt: now,

@@ -7,6 +7,7 @@ import { iocWorkflowId, iocSearchValue } from '../src/ioc/identity.js';
 import { parseKey } from '../src/ioc/index.js';
 import { collect, type AllowlistMatcher } from '../src/pipeline/collect.js';
 import { drainOutbox } from '../src/pipeline/deliver.js';
+import { decayScores, type DecayReport } from '../src/pipeline/decay.js';
 import { scoreAndRecord, type VendorGap } from '../src/pipeline/score.js';
 import { vendorsFor } from '../src/enrichers/index.js';
 import {
@@ -160,6 +161,16 @@ export function createActivities(deps: ActivityDeps) {
       } catch (err) {
         throw toActivityFailure(err);
       }
+    },
+
+    /** Ages every scored IOC; heartbeats its position so a retry resumes where the last attempt stopped. */
+    async decayScores(input: { cycleId: string; now: number }): Promise<DecayReport> {
+      const ctx = Context.current();
+      const resume = ctx.info.heartbeatDetails as { afterId: number; report: DecayReport } | undefined;
+      return decayScores(db, config, input.cycleId, input.now, {
+        ...(resume ? { afterId: resume.afterId, report: resume.report } : {}),
+        onPage: (afterId, report) => ctx.heartbeat({ afterId, report }),
+      });
     },
 
     async finishCycle(input: { report: CycleReport }): Promise<void> {

@@ -34,9 +34,10 @@ const bookkeeping = proxyActivities<Activities>({
   },
 });
 
-const collecting = proxyActivities<Activities>({
+const longRunning = proxyActivities<Activities>({
   startToCloseTimeout: '2 hours',
-  // A source that stops heartbeating (worker gone) is retried elsewhere, from its last stored page.
+  // Collect and decay stream through the store; one that stops heartbeating (worker gone) is retried
+  // elsewhere, from its last heartbeat.
   heartbeatTimeout: '2 minutes',
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: [FAILURE_TYPES.notConfigured] },
 });
@@ -102,6 +103,12 @@ export async function IngestCycle(input: IngestCycleInput = {}): Promise<CycleRe
   }
   await Promise.all(running);
 
+  progress.stage = 'decaying';
+  // The cycle's own clock (deterministic, and advanced by a time-skipping test server) dates the ageing.
+  const decay = await longRunning.decayScores({ cycleId, now: Date.now() });
+  progress.decayed = decay.rescored;
+  progress.expired = decay.expired;
+
   progress.stage = 'delivering';
   const sinks = await Promise.all(plan.sinks.map((sink) => deliverOne(cycleId, sink)));
   progress.stage = 'done';
@@ -113,7 +120,7 @@ export async function IngestCycle(input: IngestCycleInput = {}): Promise<CycleRe
 /** A source that fails is reported and the cycle goes on with the others. */
 async function collectOne(cycleId: string, source: string): Promise<SourceReport> {
   try {
-    return await collecting.collectSource({ cycleId, source });
+    return await longRunning.collectSource({ cycleId, source });
   } catch (err) {
     log.warn('source failed', { source, error: describeFailure(err) });
     return {

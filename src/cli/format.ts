@@ -19,6 +19,8 @@ export function formatCycleReport(report: CycleReport): string {
     `  enrichment: ${p.planned} planned, ${p.completed} scored (${p.scoreChanged} changed), ` +
       `${p.alreadyRunning} already running, ${p.failed} failed`,
   );
+  if (p.decayed !== undefined)
+    lines.push(`  decay: ${p.decayed} aged scores recorded, ${p.expired ?? 0} expired`);
   for (const s of report.sinks) {
     lines.push(
       s.error

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { allowlistsConfigSchema } from '../ioc/allowlist.js';
 import { enrichersSchema } from './enrichers.js';
+import { scoringSchema } from './scoring.js';
 import { confidence, duration } from './primitives.js';
 
 // The one description of config.yaml. Defaults live here and nowhere else; the README's configuration
@@ -317,12 +318,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    scoring: z
-      .object({
-        threshold: confidence.default(70).describe('Default delivery threshold for sinks that set none.'),
-      })
-      .strict()
-      .prefault({}),
+    scoring: scoringSchema.prefault({}),
     allowlists: allowlistsConfigSchema
       .prefault({})
       .describe(

@@ -29,26 +29,29 @@ export interface VendorGap {
   reason: string;
 }
 
+export interface Evaluation {
+  ioc: IocRecord;
+  result: ScoreResult;
+  vendors: VendorEvidence[];
+  fetchedAt: Map<string, number | null>;
+}
+
 /**
- * Scores one IOC from what the store knows of it (sightings, cached vendor verdicts, this run's gaps),
- * queues what the sinks must receive, and sets when the IOC next needs enrichment.
+ * What the model makes of one IOC now, from what the store knows of it (sightings, cached vendor
+ * verdicts) and this run's vendor gaps. Records nothing.
  */
-export function scoreAndRecord(
+export function evaluateIoc(
   db: StoreDb,
   config: Config,
   key: string,
-  cycleId: string | null,
   now: number,
   gaps: readonly VendorGap[] = [],
-): ScoredIoc | undefined {
+): Evaluation | undefined {
   const ioc = findIoc(db, key);
   if (!ioc) return undefined;
-  for (const gap of gaps) recordGap(db, ioc.id, gap.vendor, gap.reason, now);
-
-  const applicable = vendorsFor(ioc.type, config);
   const cached = new Map(readEnrichments(db, ioc.id).map((e) => [e.vendor, e]));
   const gapNow = new Map(gaps.map((g) => [g.vendor, g.reason]));
-  const vendors: VendorEvidence[] = applicable.map((vendor) => {
+  const vendors: VendorEvidence[] = vendorsFor(ioc.type, config).map((vendor) => {
     const entry = cached.get(vendor);
     const lookup =
       entry?.outcome === 'ok' && entry.verdict
@@ -59,19 +62,43 @@ export function scoreAndRecord(
     const gap = gapNow.get(vendor);
     return { vendor, ...(lookup ? { lookup } : {}), ...(gap ? { gap } : {}) };
   });
+  const result = computeScore(
+    {
+      allowlist: ioc.allowlist,
+      sightings: ioc.sightings.map((s) => ({
+        source: s.source,
+        reliability: config.sources[s.source]?.reliability ?? UNKNOWN_SOURCE_RELIABILITY,
+        confidence: s.confidence,
+        tags: s.tags,
+      })),
+      vendors,
+      lastSeen: ioc.lastSeen,
+      lifetimeMs: lifetimeMs(config, ioc.type),
+      now,
+    },
+    config.scoring,
+  );
+  return { ioc, result, vendors, fetchedAt: new Map([...cached].map(([v, e]) => [v, e.fetchedAt])) };
+}
 
-  const result = computeScore({
-    allowlist: ioc.allowlist,
-    sightings: ioc.sightings.map((s) => ({
-      source: s.source,
-      reliability: config.sources[s.source]?.reliability ?? UNKNOWN_SOURCE_RELIABILITY,
-      confidence: s.confidence,
-      tags: s.tags,
-    })),
-    vendors,
-  });
+/**
+ * Scores one IOC after an enrichment: records the vendor gaps, the score (a new version when it changed)
+ * and what the sinks must receive, and sets when the IOC next needs enrichment.
+ */
+export function scoreAndRecord(
+  db: StoreDb,
+  config: Config,
+  key: string,
+  cycleId: string | null,
+  now: number,
+  gaps: readonly VendorGap[] = [],
+): ScoredIoc | undefined {
+  const evaluation = evaluateIoc(db, config, key, now, gaps);
+  if (!evaluation) return undefined;
+  const { ioc, result, vendors, fetchedAt } = evaluation;
+  for (const gap of gaps) recordGap(db, ioc.id, gap.vendor, gap.reason, now);
   const { version, changed } = recordScore(db, ioc.id, result, sinkThresholds(config), cycleId, now);
-  setEnrichmentDue(db, ioc.id, nextEnrichmentDue(config, ioc.type, vendors, cached, now));
+  setEnrichmentDue(db, ioc.id, nextEnrichmentDue(config, ioc.type, vendors, fetchedAt, now));
   return { ioc, result, version, changed };
 }
 
@@ -84,18 +111,24 @@ function nextEnrichmentDue(
   config: Config,
   type: string,
   vendors: readonly VendorEvidence[],
-  cached: Map<string, { fetchedAt: number | null }>,
+  fetchedAtByVendor: Map<string, number | null>,
   now: number,
 ): number | null {
   let due: number | null = null;
   for (const { vendor, gap } of vendors) {
     const settings = config.enrichers[vendor];
-    const fetchedAt = cached.get(vendor)?.fetchedAt ?? null;
+    const fetchedAt = fetchedAtByVendor.get(vendor) ?? null;
     const ttl = settings ? durationMs(settings.ttl[type as keyof typeof settings.ttl]) : 0;
     const vendorDue = gap || fetchedAt === null ? now : fetchedAt + ttl;
     due = due === null ? vendorDue : Math.min(due, vendorDue);
   }
   return due;
+}
+
+/** How long after its last sighting an IOC of this type stays alive. */
+export function lifetimeMs(config: Config, type: string): number {
+  const lifetimes = config.scoring.lifetimes;
+  return durationMs(lifetimes[type as keyof typeof lifetimes] ?? lifetimes.ipv4);
 }
 
 export function sinkThresholds(config: Config): SinkThreshold[] {

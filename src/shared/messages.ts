@@ -85,7 +85,7 @@ export interface SinkReport {
 }
 
 export interface CycleProgress {
-  stage: 'collecting' | 'planning' | 'enriching' | 'delivering' | 'done';
+  stage: 'collecting' | 'planning' | 'enriching' | 'decaying' | 'delivering' | 'done';
   planned: number;
   started: number;
   completed: number;
@@ -93,6 +93,9 @@ export interface CycleProgress {
   alreadyRunning: number;
   failed: number;
   scoreChanged: number;
+  /** Aged scores recorded by the decay step, and how many of them reached the end of their lifetime. */
+  decayed?: number;
+  expired?: number;
 }
 
 export interface CycleReport {

@@ -8,6 +8,8 @@ export interface IocRecord {
   key: string;
   type: string;
   value: string;
+  firstSeen: number;
+  lastSeen: number;
   allowlist: string | null;
   status: string;
   score: number | null;

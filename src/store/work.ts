@@ -61,3 +61,18 @@ export function allowlistedAwaitingZero(db: StoreDb): string[] {
 export function setEnrichmentDue(db: StoreDb, iocId: number, dueAt: number | null): void {
   db.update(iocs).set({ enrichmentDueAt: dueAt }).where(eq(iocs.id, iocId)).run();
 }
+
+/** Scored (not allowlisted) IOCs with a score above 0, by id, for the decay step. */
+export function scoredIocsAfter(
+  db: StoreDb,
+  afterId: number,
+  limit: number,
+): { id: number; key: string; score: number | null }[] {
+  return db
+    .select({ id: iocs.id, key: iocs.key, score: iocs.score })
+    .from(iocs)
+    .where(and(eq(iocs.status, 'scored'), gt(iocs.id, afterId), gt(iocs.score, 0)))
+    .orderBy(asc(iocs.id))
+    .limit(limit)
+    .all();
+}

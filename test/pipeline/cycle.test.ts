@@ -67,7 +67,7 @@ describe('an ingest cycle over the sample feeds', () => {
     );
     expect(children.count).toBe(22);
 
-    // Blocklist-only IOCs score 85, corroborated ones 91, watchlist-only ones 40: 16 reach the threshold.
+    // Blocklist-only IOCs (reliability 85, tagged c2) score 82, corroborated ones 88, watchlist-only ones 34: 16 reach the threshold.
     const lines = readFileSync(sinkFile, 'utf8')
       .trim()
       .split('\n')
@@ -76,7 +76,7 @@ describe('an ingest cycle over the sample feeds', () => {
     expect(new Set(lines.map((l) => l.delivery_id)).size).toBe(lines.length);
     for (const value of ON_BOTH) {
       expect(lines.find((l) => l.value === value)).toMatchObject({
-        score: 91,
+        score: 88,
         sources: ['c2-blocklist', 'community-watchlist'],
       });
     }
@@ -120,7 +120,7 @@ describe('an ingest cycle over the sample feeds', () => {
     expect(attributes.getAll().map((p) => [p.key.name, p.value])).toEqual(
       expect.arrayContaining([
         ['IocType', 'ipv4'],
-        ['IocScore', 91],
+        ['IocScore', 88],
         ['IocStage', 'done'],
         ['IocSources', ['c2-blocklist', 'community-watchlist']],
       ]),

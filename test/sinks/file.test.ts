@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { drainOutbox } from '../../src/pipeline/deliver.js';
 import { computeScore } from '../../src/scoring/index.js';
+import { scoringSchema } from '../../src/config/scoring.js';
 import { fileSink } from '../../src/sinks/file.js';
 import type { Sink } from '../../src/sinks/index.js';
 import { findIoc, recordScore, type Store } from '../../src/store/index.js';
@@ -22,7 +23,7 @@ function queue(count: number): void {
     recordScore(
       store.db,
       ioc.id,
-      computeScore({ sightings: [{ source: 'feed', reliability: 90 }] }),
+      computeScore({ sightings: [{ source: 'feed', reliability: 90 }] }, scoringSchema.parse({})),
       [{ sink: 'out', threshold: 70 }],
       'c1',
       1,

@@ -1,7 +1,11 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { computeScore } from '../../src/scoring/index.js';
+import { scoringSchema } from '../../src/config/scoring.js';
 import { findIoc, recordScore, type Store } from '../../src/store/index.js';
 import { seed, sighting, tempStore } from '../support/store.js';
+
+/** Scores equal to the source's reliability, so thresholds read plainly. */
+const SOURCE_ONLY = scoringSchema.parse({ weights: { source: 1 } });
 
 let store: Store;
 afterEach(() => store?.close());
@@ -20,7 +24,7 @@ function scoreAs(s: Store, key: string, reliability: number) {
   return recordScore(
     s.db,
     ioc.id,
-    computeScore({ sightings: [{ source: 'feed', reliability }] }),
+    computeScore({ sightings: [{ source: 'feed', reliability }] }, SOURCE_ONLY),
     sinks,
     'c1',
     1,

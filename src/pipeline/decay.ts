@@ -1,0 +1,55 @@
+import type { Config } from '../config/index.js';
+import { recordScore, scoredIocsAfter, type StoreDb } from '../store/index.js';
+import { evaluateIoc, sinkThresholds } from './score.js';
+
+export interface DecayReport {
+  /** Scored IOCs looked at. */
+  checked: number;
+  /** IOCs whose aged score was recorded as a new version (moved enough, crossed a threshold, or expired). */
+  rescored: number;
+  /** Of those, IOCs whose lifetime ended (score 0). */
+  expired: number;
+}
+
+const PAGE = 500;
+
+/**
+ * The decay step of a cycle: every scored IOC is re-evaluated at `now` from its stored evidence (no
+ * vendor calls). A new score is recorded only when it moved at least `scoring.redeliverDelta` points,
+ * crossed a sink's threshold, or reached 0, so ageing does not re-deliver every IOC every cycle; crossing
+ * below a threshold queues the withdrawal.
+ */
+export function decayScores(
+  db: StoreDb,
+  config: Config,
+  cycleId: string,
+  now: number,
+  options: {
+    afterId?: number;
+    report?: DecayReport;
+    onPage?: (lastId: number, report: DecayReport) => void;
+  } = {},
+): DecayReport {
+  const report = options.report ?? { checked: 0, rescored: 0, expired: 0 };
+  const sinks = sinkThresholds(config);
+  let afterId = options.afterId ?? 0;
+  for (;;) {
+    const page = scoredIocsAfter(db, afterId, PAGE);
+    if (page.length === 0) break;
+    for (const { id, key, score } of page) {
+      report.checked++;
+      const evaluation = evaluateIoc(db, config, key, now);
+      if (!evaluation || score === null) continue;
+      const next = evaluation.result.score;
+      const crossed = sinks.some(({ threshold }) => score >= threshold !== next >= threshold);
+      const moved = Math.abs(next - score) >= config.scoring.redeliverDelta;
+      if (next === score || !(crossed || moved || next === 0)) continue;
+      recordScore(db, id, evaluation.result, sinks, cycleId, now);
+      report.rescored++;
+      if (next === 0) report.expired++;
+    }
+    afterId = page.at(-1)!.id;
+    options.onPage?.(afterId, report);
+  }
+  return report;
+}

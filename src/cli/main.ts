@@ -1,7 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import { ConfigError, loadConfig, resolveConfigPath, type Config } from '../config/index.js';
-import type { CycleReport } from '../shared/messages.js';
+import type { CycleReport, EnrichIocResult } from '../shared/messages.js';
+import { reenrichIoc } from '../temporal/reenrich.js';
 import { CycleAlreadyRunningError, runningCycle, startCycleNow, webUiLink } from '../temporal/cycles.js';
 import { applySchedule, describeSchedule, triggerSchedule } from '../temporal/schedule.js';
 import { installSdkLogger } from '../temporal/logging.js';
@@ -157,6 +158,28 @@ schedule
     withClient(opts.config, async (client, config) => {
       await triggerSchedule(client, config);
       process.stdout.write(`${config.schedule.id}: triggered\n`);
+    }),
+  );
+
+program
+  .command('reenrich')
+  .description(
+    'Enrich and score one IOC again now, bypassing every vendor cache: signals its EnrichIoc workflow, or ' +
+      'starts one (signal-with-start). The IOC may be written defanged.',
+  )
+  .argument('<ioc>', 'the indicator, e.g. 185.220.101[.]47')
+  .addOption(configOption())
+  .option('--wait', 'wait for the new score and print it')
+  .action(async (ioc: string, opts: { config?: string; wait?: boolean }) =>
+    withClient(opts.config, async (client, config) => {
+      const { workflowId, key } = await reenrichIoc(client, config, ioc);
+      say(`${key}: ${webUiLink(config, workflowId)}`);
+      if (opts.wait) {
+        const result = await client.workflow.getHandle<() => Promise<EnrichIocResult>>(workflowId).result();
+        process.stdout.write(JSON.stringify(result) + '\n');
+      } else {
+        process.stdout.write(JSON.stringify({ key, workflowId }) + '\n');
+      }
     }),
   );
 

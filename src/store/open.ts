@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path';
 import { PROJECT_ROOT } from '../project-root.js';
 import * as schema from './schema.js';
 
-export type StoreDb = BetterSQLite3Database<typeof schema>;
+/** The Drizzle handle, with the raw connection for the few prepared hot-path statements. */
+export type StoreDb = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
 export interface Store {
   db: StoreDb;

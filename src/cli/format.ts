@@ -1,4 +1,5 @@
 import type { CycleReport } from '../shared/messages.js';
+import type { IocDetails } from '../store/index.js';
 
 /** A cycle report as an operator reads it on a terminal. */
 export function formatCycleReport(report: CycleReport): string {
@@ -36,4 +37,40 @@ function formatCounts(counts: Record<string, number>): string {
     .sort((a, b) => b[1] - a[1])
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
+}
+
+/** One IOC as an analyst reads it: verdict first, then why, then where it came from and where it went. */
+export function formatIocDetails(d: IocDetails, webUi: string): string {
+  const lines = [`${d.key}${d.allowlist ? `  (allowlisted: ${d.allowlist})` : ''}`];
+  if (d.score) {
+    const s = d.score;
+    lines.push(
+      `  score ${s.score} (${s.severity}), confidence ${s.confidence}, version ${s.version} of model ${s.modelVersion}, ` +
+        `computed ${s.computedAt}${s.expiresAt ? `, expires ${s.expiresAt}` : ''}`,
+    );
+    for (const c of s.explanation) lines.push(`    ${String(c.points).padStart(4)}  ${c.factor}: ${c.input}`);
+    if (d.history.length > 1)
+      lines.push(`  history: ${d.history.map((h) => `v${h.version} ${h.score}`).join(', ')}`);
+  } else {
+    lines.push(`  not scored yet (status ${d.status})`);
+  }
+  lines.push(`  seen ${d.firstSeen} … ${d.lastSeen}`);
+  for (const s of d.sightings) {
+    lines.push(
+      `  source ${s.source}${s.ref ? ` [${s.ref}]` : ''}: ${s.lastSeen}` +
+        (s.confidence !== null ? `, confidence ${s.confidence}` : '') +
+        (s.tags.length ? `, tags ${s.tags.join(', ')}` : ''),
+    );
+  }
+  for (const v of d.vendors) {
+    if (v.said) lines.push(`  ${v.said} (${v.fetchedAt})`);
+    if (v.gap) lines.push(`  ${v.vendor} unavailable: ${v.gap} (${v.gapAt})`);
+  }
+  for (const x of d.deliveries) {
+    lines.push(
+      `  sink ${x.sink}: ${x.action} v${x.scoreVersion} ${x.outcome}${x.at ? ` ${x.at}` : ''}${x.message ? `: ${x.message}` : ''}`,
+    );
+  }
+  lines.push(`  Web UI: ${webUi}`);
+  return lines.join('\n') + '\n';
 }

@@ -8,14 +8,20 @@ import { applySchedule, describeSchedule, triggerSchedule } from '../temporal/sc
 import { installSdkLogger } from '../temporal/logging.js';
 import { ensureTemporal } from '../temporal/server.js';
 import { startWorker, type RunningWorker } from '../../worker.js';
-import { formatCycleReport } from './format.js';
+import { formatCycleReport, formatIocDetails } from './format.js';
+import { normaliseEntry } from '../ioc/index.js';
+import { iocWorkflowId } from '../ioc/identity.js';
+import { iocDetails, openStore } from '../store/index.js';
 import { normalizeLines, openInput, parseLines } from './inspect.js';
 import { loadConfiguredAllowlists, openRuntime } from './runtime.js';
 import { SAVED_FORMATS, type SavedFormat } from '../sources/index.js';
 import { once } from 'node:events';
 
 /** Exit codes scripts can rely on. */
-export const EXIT = { ok: 0, failure: 1, usage: 2, busy: 3 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, busy: 3, notFound: 4 } as const;
+
+class UsageError extends Error {}
+class NotFoundError extends Error {}
 
 const say = (line: string) => process.stderr.write(`iocflow: ${line}\n`);
 
@@ -160,6 +166,38 @@ schedule
       process.stdout.write(`${config.schedule.id}: triggered\n`);
     }),
   );
+
+program
+  .command('show')
+  .description(
+    'Everything known of one IOC: canonical form, score with its explanation and history, sightings by ' +
+      'source, vendor evidence with dates, deliveries per sink, and its Web UI link.',
+  )
+  .argument('<ioc>', 'the indicator, as written anywhere (defanged is fine)')
+  .addOption(configOption())
+  .option('--json', 'machine-readable output')
+  .action(async (ioc: string, opts: { config?: string; json?: boolean }) => {
+    const { config } = loadConfig(resolveConfigPath(opts.config));
+    const outcome = normaliseEntry(ioc)[0];
+    if (outcome?.kind !== 'indicator') {
+      throw new UsageError(
+        `not an indicator: ${JSON.stringify(ioc)} (${outcome?.kind === 'rejected' ? outcome.reason : 'empty'})`,
+      );
+    }
+    const store = openStore(config.store.path);
+    try {
+      const details = iocDetails(store.db, outcome.key);
+      if (!details) throw new NotFoundError(`${outcome.key} is not in the store (${config.store.path})`);
+      const link = webUiLink(config, iocWorkflowId(outcome.key));
+      process.stdout.write(
+        opts.json
+          ? JSON.stringify({ ...details, webUi: link }, null, 2) + '\n'
+          : formatIocDetails(details, link),
+      );
+    } finally {
+      store.close();
+    }
+  });
 
 program
   .command('reenrich')
@@ -332,6 +370,9 @@ try {
   } else if (err instanceof ConfigError) {
     process.stderr.write(`${err.message}\n`);
     process.exitCode = EXIT.usage;
+  } else if (err instanceof UsageError || err instanceof NotFoundError) {
+    process.stderr.write(`iocflow: ${err.message}\n`);
+    process.exitCode = err instanceof UsageError ? EXIT.usage : EXIT.notFound;
   } else if (err instanceof CycleAlreadyRunningError) {
     process.stderr.write(`iocflow: ${err.message}\n`);
     process.exitCode = EXIT.busy;

@@ -54,12 +54,13 @@ export async function enrichWithVendor(
 
   const cached = readEnrichments(db, ioc.id).find((e) => e.vendor === vendor);
   const ttl = durationMs(settings.ttl[ioc.type as Exclude<IocType, 'cidr' | 'email'>]);
-  if (!force && cached?.fetchedAt != null && cached.outcome && now() - cached.fetchedAt < ttl) {
-    const lookup: Lookup =
-      cached.outcome === 'ok' && cached.verdict
-        ? { outcome: 'ok', verdict: cached.verdict }
-        : { outcome: 'not_found' };
-    return { vendor, status: 'cached', outcome: lookup.outcome, brief: describeLookup(vendor, lookup) };
+  if (!force && cached?.fetchedAt != null && cached.lookup && now() - cached.fetchedAt < ttl) {
+    return {
+      vendor,
+      status: 'cached',
+      outcome: cached.lookup.outcome,
+      brief: describeLookup(vendor, cached.lookup),
+    };
   }
 
   if (!reserveVendorCall(db, vendor, settings.dailyBudget, now())) {

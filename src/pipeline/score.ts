@@ -53,12 +53,7 @@ export function evaluateIoc(
   const gapNow = new Map(gaps.map((g) => [g.vendor, g.reason]));
   const vendors: VendorEvidence[] = vendorsFor(ioc.type, config).map((vendor) => {
     const entry = cached.get(vendor);
-    const lookup =
-      entry?.outcome === 'ok' && entry.verdict
-        ? { outcome: 'ok' as const, verdict: entry.verdict }
-        : entry?.outcome === 'not_found'
-          ? { outcome: 'not_found' as const }
-          : undefined;
+    const lookup = entry?.lookup;
     const gap = gapNow.get(vendor);
     return { vendor, ...(lookup ? { lookup } : {}), ...(gap ? { gap } : {}) };
   });

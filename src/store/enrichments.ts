@@ -5,11 +5,17 @@ import { enrichments, vendorUsage } from './schema.js';
 
 export interface CachedEnrichment {
   vendor: string;
+  /** When the vendor last answered; null while it never has. */
   fetchedAt: number | null;
-  outcome: 'ok' | 'not_found' | null;
-  verdict: Verdict | null;
+  lookup: Lookup | null;
   gapAt: number | null;
   gap: string | null;
+}
+
+/** A cached answer as the vendor gave it, or null while the vendor never answered. */
+export function storedLookup(outcome: 'ok' | 'not_found' | null, verdict: string | null): Lookup | null {
+  if (outcome === 'ok' && verdict) return { outcome: 'ok', verdict: JSON.parse(verdict) as Verdict };
+  return outcome === 'not_found' ? { outcome: 'not_found' } : null;
 }
 
 export function readEnrichments(db: StoreDb, iocId: number): CachedEnrichment[] {
@@ -18,9 +24,12 @@ export function readEnrichments(db: StoreDb, iocId: number): CachedEnrichment[] 
     .from(enrichments)
     .where(eq(enrichments.iocId, iocId))
     .all()
-    .map(({ iocId: _, verdict, ...row }) => ({
-      ...row,
-      verdict: verdict ? (JSON.parse(verdict) as Verdict) : null,
+    .map((row) => ({
+      vendor: row.vendor,
+      fetchedAt: row.fetchedAt,
+      lookup: storedLookup(row.outcome, row.verdict),
+      gapAt: row.gapAt,
+      gap: row.gap,
     }));
 }
 

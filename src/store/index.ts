@@ -7,3 +7,4 @@ export * from './cycles.js';
 export * as tables from './schema.js';
 export * from './source-state.js';
 export * from './enrichments.js';
+export * from './ioc-details.js';

@@ -1,7 +1,8 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Contribution } from '../scoring/index.js';
 import type { StoreDb } from './open.js';
-import { describeLookup, type Lookup, type VendorName, type Verdict } from '../enrichers/types.js';
+import { describeLookup, type VendorName } from '../enrichers/types.js';
+import { storedLookup } from './enrichments.js';
 import { deliveries, enrichments, iocs, outbox, scores, sightings, sinkInflight } from './schema.js';
 
 /** Everything a sink needs to deliver one outbox row. */
@@ -81,11 +82,8 @@ export function pendingDeliveries(db: StoreDb, sink: string, limit: number): Del
     .where(inArray(enrichments.iocId, [...new Set(rows.map((r) => r.iocId))]))
     .orderBy(asc(enrichments.vendor))
     .all()) {
-    if (!e.outcome) continue;
-    const lookup: Lookup =
-      e.outcome === 'ok' && e.verdict
-        ? { outcome: 'ok', verdict: JSON.parse(e.verdict) as Verdict }
-        : { outcome: 'not_found' };
+    const lookup = storedLookup(e.outcome, e.verdict);
+    if (!lookup) continue;
     evidence.set(e.iocId, [...(evidence.get(e.iocId) ?? []), describeLookup(e.vendor as VendorName, lookup)]);
   }
   return rows.map(({ iocId, explanation, ...r }) => ({

@@ -1,0 +1,74 @@
+// Enrichment against the fakes: 2,000 new IPs, each vendor answering in 50 ms and allowing 20 calls per
+// second, with iocflow configured at exactly that limit. Prints the cycle's wall time against the
+// rate-limit bound (calls ÷ limit; the three vendors run in parallel) and every 429 the fakes sent.
+//
+//   node --import tsx bench/enrich.bench.ts [count]
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SEARCH_ATTRIBUTES } from '../src/shared/messages.js';
+import { serverExecutable } from '../src/temporal/binaries.js';
+import { installSdkLogger } from '../src/temporal/logging.js';
+import { startAbuseIpdbFake } from '../test/fakes/abuseipdb.js';
+import { startShodanFake } from '../test/fakes/shodan.js';
+import { startVirusTotalFake } from '../test/fakes/virustotal.js';
+import { startPipeline } from '../test/support/pipeline.js';
+
+const COUNT = Number(process.argv[2] ?? 2000);
+const LIMIT = 20;
+const LATENCY_MS = 50;
+
+installSdkLogger();
+const env = await TestWorkflowEnvironment.createLocal({
+  server: {
+    executable: serverExecutable('cli'),
+    searchAttributes: Object.values(SEARCH_ATTRIBUTES),
+    extraArgs: ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF'],
+  },
+});
+const window = { requests: LIMIT, windowMs: 1000 };
+const vt = await startVirusTotalFake({ rateLimit: window, dailyQuota: 1_000_000, latencyMs: LATENCY_MS });
+const shodan = await startShodanFake({ rateLimit: window, latencyMs: LATENCY_MS });
+const abuse = await startAbuseIpdbFake({ rateLimit: window, dailyQuota: 1_000_000, latencyMs: LATENCY_MS });
+const rateLimit = { requests: LIMIT, per: '1s' };
+const budget = 1_000_000;
+const pipeline = await startPipeline(env.address, {
+  sources: { feed: { type: 'plain', path: 'feed.txt', reliability: 80 } },
+  enrichers: {
+    virustotal: { apiKey: 'vt-test-key', baseUrl: `${vt.url}/api/v3`, rateLimit, dailyBudget: budget },
+    shodan: { apiKey: 'shodan-test-key', baseUrl: shodan.url, rateLimit, dailyBudget: budget },
+    abuseipdb: {
+      apiKey: 'abuseipdb-test-key',
+      baseUrl: `${abuse.url}/api/v2`,
+      rateLimit,
+      dailyBudget: budget,
+    },
+  },
+});
+writeFileSync(
+  join(pipeline.dir, 'feed.txt'),
+  Array.from({ length: COUNT }, (_, i) => `45.${(i >> 16) & 255}.${(i >> 8) & 255}.${(i & 255) + 1}`).join(
+    '\n',
+  ) + '\n',
+);
+
+const started = performance.now();
+const report = await pipeline.runCycle();
+const wallS = (performance.now() - started) / 1000;
+const boundS = COUNT / LIMIT;
+const fakes = { virustotal: vt, shodan, abuseipdb: abuse };
+console.log(`enrichment of ${COUNT} new IPs, 3 vendors at ${LIMIT}/s each, ${LATENCY_MS} ms per call`);
+console.log(
+  `  enriched: ${report.progress.completed}/${report.progress.planned}, failed ${report.progress.failed}`,
+);
+for (const [name, fake] of Object.entries(fakes)) {
+  console.log(`  ${name}: ${fake.requests.length} calls, ${fake.counts.rateLimited} answered 429`);
+}
+console.log(
+  `  wall time ${wallS.toFixed(1)} s; rate-limit bound ${boundS.toFixed(1)} s; ratio ${(wallS / boundS).toFixed(3)}`,
+);
+
+await pipeline.stop();
+await Promise.all([vt.close(), shodan.close(), abuse.close()]);
+await env.teardown();
+process.exit(0);

@@ -1,0 +1,100 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, test } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import { scoreAndRecord } from '../../src/pipeline/score.js';
+import { PROJECT_ROOT } from '../../src/project-root.js';
+import { openStore, recordSightings } from '../../src/store/index.js';
+import { sighting } from '../support/store.js';
+
+const run = promisify(execFile);
+const BIN = join(PROJECT_ROOT, 'bin', 'iocflow.js');
+
+/** Runs the real command line; resolves with its exit code instead of throwing on a non-zero one. */
+async function iocflow(args: string[], input?: string) {
+  const child = run(process.execPath, [BIN, ...args], { env: { ...process.env, IOCFLOW_CONFIG: '' } });
+  if (input !== undefined) {
+    child.child.stdin?.end(input);
+  }
+  try {
+    const { stdout, stderr } = await child;
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('the iocflow command line', () => {
+  test('normalize prints one JSON line per input: canonical form, allowlist, or the reason it was rejected', async () => {
+    const result = await iocflow(['normalize', '-'], 'hxxp://evil[.]example[.]net/a\n8.8.8.8\nnot an ioc\n');
+    expect(result.code).toBe(0);
+    expect(
+      result.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown),
+    ).toEqual([
+      {
+        input: 'hxxp://evil[.]example[.]net/a',
+        type: 'url',
+        value: 'http://evil.example.net/a',
+        allowlisted: 'builtin-special-domains',
+      },
+      { input: '8.8.8.8', type: 'ipv4', value: '8.8.8.8', allowlisted: 'builtin-public-dns' },
+      { input: 'not an ioc', rejected: 'unknown_type' },
+    ]);
+  });
+
+  test('config check exits 2 and names the key on a broken config', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iocflow-cli-'));
+    writeFileSync(join(dir, 'config.yaml'), 'sources:\n  x:\n    type: plain\n    paht: a\n');
+    const result = await iocflow(['config', 'check', '-c', join(dir, 'config.yaml')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("sources.x: unknown key 'paht'");
+  });
+
+  test('show --json gives the score with its explanation, sightings, evidence and deliveries; an unknown IOC exits 4', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iocflow-cli-'));
+    const file = join(dir, 'config.yaml');
+    writeFileSync(
+      file,
+      'store:\n  path: iocflow.db\nsources:\n  feed:\n    type: plain\n    path: feed.txt\n    reliability: 90\nsinks:\n  out:\n    type: file\n    path: out.jsonl\n',
+    );
+    const { config } = loadConfig(file, {});
+    const store = openStore(config.store.path);
+    recordSightings(
+      store.db,
+      [sighting('ipv4', '91.92.109.43', 'feed', { tags: ['c2'], sourceRef: 'line 3', seenAt: Date.now() })],
+      'c1',
+    );
+    scoreAndRecord(store.db, config, 'ipv4:91.92.109.43', 'c1', Date.now());
+    store.close();
+
+    const shown = await iocflow(['show', '91.92.109[.]43', '--json', '-c', file]);
+    expect(shown.code).toBe(0);
+    const details = JSON.parse(shown.stdout) as Record<string, unknown>;
+    expect(details).toMatchObject({
+      key: 'ipv4:91.92.109.43',
+      status: 'scored',
+      score: {
+        score: 85,
+        severity: 'high',
+        explanation: [
+          { factor: 'source', points: 77 },
+          { factor: 'threat tags', points: 8 },
+        ],
+      },
+      sightings: [{ source: 'feed', ref: 'line 3', tags: ['c2'] }],
+      deliveries: [{ sink: 'out', action: 'upsert', scoreVersion: 1, outcome: 'pending' }],
+      webUi: 'http://localhost:8233/namespaces/default/workflows/ioc%3Aipv4%3A91.92.109.43',
+    });
+
+    const missing = await iocflow(['show', '203.0.113.9', '-c', file]);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain('ipv4:203.0.113.9 is not in the store');
+  });
+});

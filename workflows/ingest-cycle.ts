@@ -12,6 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import {
+  emptyReport,
   FAILURE_TYPES,
   progressQuery,
   SEARCH_ATTRIBUTES,
@@ -123,18 +124,7 @@ async function collectOne(cycleId: string, source: string): Promise<SourceReport
     return await longRunning.collectSource({ cycleId, source });
   } catch (err) {
     log.warn('source failed', { source, error: describeFailure(err) });
-    return {
-      source,
-      status: 'failed',
-      entries: 0,
-      indicators: 0,
-      newIocs: 0,
-      allowlisted: 0,
-      rejected: {},
-      unreadable: 0,
-      problems: [],
-      error: describeFailure(err),
-    };
+    return { ...emptyReport(source), status: 'failed', error: describeFailure(err) };
   }
 }
 

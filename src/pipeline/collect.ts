@@ -1,4 +1,4 @@
-import type { SourceReport } from '../shared/messages.js';
+import { emptyReport, type SourceReport } from '../shared/messages.js';
 import { normaliseEntry, type Indicator } from '../ioc/index.js';
 import type { Source } from '../sources/index.js';
 import type { Got } from 'got';
@@ -88,20 +88,6 @@ export async function collect(source: Source, db: StoreDb, options: CollectOptio
   const memory = pull.memory();
   recordSourceSuccess(db, source.name, memory, options.now());
   return { report, memory };
-}
-
-export function emptyReport(source: string): SourceReport {
-  return {
-    source,
-    status: 'ok',
-    entries: 0,
-    indicators: 0,
-    newIocs: 0,
-    allowlisted: 0,
-    rejected: {},
-    unreadable: 0,
-    problems: [],
-  };
 }
 
 /** Reports travel through workflow history: keep a handful of examples, not every bad line. */

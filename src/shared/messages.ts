@@ -74,6 +74,21 @@ export interface SourceReport {
   error?: string;
 }
 
+/** A source's report before its first entry (or after it failed). */
+export function emptyReport(source: string): SourceReport {
+  return {
+    source,
+    status: 'ok',
+    entries: 0,
+    indicators: 0,
+    newIocs: 0,
+    allowlisted: 0,
+    rejected: {},
+    unreadable: 0,
+    problems: [],
+  };
+}
+
 export interface SinkReport {
   sink: string;
   delivered: number;

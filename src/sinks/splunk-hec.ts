@@ -34,6 +34,8 @@ interface HecInflight {
   channel: string;
   /** Requests posted but not yet acknowledged: their ack id and the outbox rows they carried. */
   pending: { ackId: number; outboxIds: number[] }[];
+  /** Rows Splunk reported indexed (it forgets an ack id once it said true, so we remember for it). */
+  acked: number[];
 }
 
 /** The event for one delivery; `action` reads as `add` or `withdraw` in SPL. */
@@ -98,7 +100,7 @@ export function splunkHecSink(name: string, config: HecConfig, deps: SinkDeps): 
           message: `event larger than ${config.maxRequestBytes} bytes (config: ${http.key('maxRequestBytes')})`,
         });
       }
-      const inflight: HecInflight = { channel, pending: [] };
+      const inflight: HecInflight = { channel, pending: [], acked: [] };
       try {
         for (const chunk of chunks) await postChunk(chunk, result, inflight, context);
         if (inflight.pending.length > 0) await awaitAcks(inflight, result, context);
@@ -168,9 +170,15 @@ export function splunkHecSink(name: string, config: HecConfig, deps: SinkDeps): 
         inflight.pending.map((p) => p.ackId),
         context,
       );
-      for (const p of inflight.pending.filter((p) => status[String(p.ackId)] === true))
-        result.accepted.push(...p.outboxIds);
-      inflight.pending = inflight.pending.filter((p) => status[String(p.ackId)] !== true);
+      const done = inflight.pending.filter((p) => status[String(p.ackId)] === true);
+      if (done.length > 0) {
+        for (const p of done) {
+          result.accepted.push(...p.outboxIds);
+          inflight.acked.push(...p.outboxIds);
+        }
+        inflight.pending = inflight.pending.filter((p) => status[String(p.ackId)] !== true);
+        context.writeInflight(inflight);
+      }
       if (inflight.pending.length === 0) return;
       if (Date.now() >= deadline) {
         context.writeInflight(inflight);
@@ -199,16 +207,18 @@ export function splunkHecSink(name: string, config: HecConfig, deps: SinkDeps): 
       .object({
         channel: z.string(),
         pending: z.array(z.object({ ackId: z.number(), outboxIds: z.array(z.number()) })),
+        acked: z.array(z.number()).default([]),
       })
       .safeParse(context.readInflight());
-    if (!marker.success || marker.data.channel !== channel || marker.data.pending.length === 0)
-      return new Set();
+    if (!marker.success || marker.data.channel !== channel) return new Set();
+    const acked = new Set(marker.data.acked);
+    if (marker.data.pending.length === 0) return acked;
     const status = await pollAcks(
       marker.data.pending.map((p) => p.ackId),
       context,
     );
-    return new Set(
-      marker.data.pending.filter((p) => status[String(p.ackId)] === true).flatMap((p) => p.outboxIds),
-    );
+    for (const p of marker.data.pending.filter((p) => status[String(p.ackId)] === true))
+      for (const id of p.outboxIds) acked.add(id);
+    return acked;
   }
 }

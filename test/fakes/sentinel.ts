@@ -34,6 +34,8 @@ export interface SentinelFake extends FakeServer {
   /** Indicators neither revoked nor past valid_until. */
   active(): Record<string, unknown>[];
   uploads: number;
+  /** Store the next N uploads, then answer 500 anyway (the answer is lost after the work is done). */
+  storeThenFail: number;
 }
 
 const ID = /^indicator--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -52,7 +54,7 @@ export async function startSentinelFake(options: SentinelFakeOptions): Promise<S
   const indicators = new Map<string, StoredIndicator>();
   const rejectValues = new Set<string>();
   const scripted: ScriptedResponse[] = [];
-  const state = { uploads: 0 };
+  const state = { uploads: 0, storeThenFail: 0 };
 
   const handler = async (req: RecordedRequest, res: ServerResponse) => {
     if (entra.handle(req, res)) return;
@@ -117,6 +119,10 @@ export async function startSentinelFake(options: SentinelFakeOptions): Promise<S
         indicators.set(key, { object, versions: (old?.versions ?? 0) + 1 });
       else old.versions++;
     });
+    if (state.storeThenFail > 0) {
+      state.storeThenFail--;
+      return sendJson(res, 500, { error: { code: 'InternalServerError', message: 'Internal error' } });
+    }
     if (errors.length === 0) {
       res.writeHead(200);
       return res.end();
@@ -141,6 +147,12 @@ export async function startSentinelFake(options: SentinelFakeOptions): Promise<S
         ),
     get uploads() {
       return state.uploads;
+    },
+    get storeThenFail() {
+      return state.storeThenFail;
+    },
+    set storeThenFail(n: number) {
+      state.storeThenFail = n;
     },
   };
 }

@@ -44,6 +44,8 @@ export interface HecFake extends FakeServer {
   deliveryIds(): Set<string>;
   /** Event posts answered (any status), not counting ack polls. */
   posts: number;
+  /** Index the next N posts, then answer 503 anyway (a worker that dies after sending, before marking). */
+  indexThenFail: number;
 }
 
 const HEC = (code: number, text: string, extra: Record<string, unknown> = {}) => ({ text, code, ...extra });
@@ -56,7 +58,7 @@ export async function startSplunkHecFake(options: HecFakeOptions): Promise<HecFa
   const invalidValues = new Set<string>();
   /** Per channel: next ackId and when each outstanding id becomes true. */
   const channels = new Map<string, { next: number; ready: Map<number, number> }>();
-  const state = { posts: 0 };
+  const state = { posts: 0, indexThenFail: 0 };
 
   const handler = async (req: RecordedRequest, res: ServerResponse) => {
     if (req.method === 'GET' && req.path === '/services/collector/health')
@@ -108,6 +110,10 @@ export async function startSplunkHecFake(options: HecFakeOptions): Promise<HecFa
       if (failure) return sendJson(res, 400, { ...failure, 'invalid-event-number': i });
       events.push(raw as HecEvent);
     }
+    if (state.indexThenFail > 0) {
+      state.indexThenFail--;
+      return sendJson(res, 503, HEC(9, 'Server is busy'));
+    }
     if (!token.useAck) return sendJson(res, 200, HEC(0, 'Success'));
     const channel = channels.get(channelId as string) ?? { next: 0, ready: new Map<number, number>() };
     channels.set(channelId as string, channel);
@@ -125,6 +131,12 @@ export async function startSplunkHecFake(options: HecFakeOptions): Promise<HecFa
     deliveryIds: () => new Set(events.map((e) => String(e.event.delivery_id))),
     get posts() {
       return state.posts;
+    },
+    get indexThenFail() {
+      return state.indexThenFail;
+    },
+    set indexThenFail(n: number) {
+      state.indexThenFail = n;
     },
   };
 }

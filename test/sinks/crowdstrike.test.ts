@@ -17,7 +17,13 @@ afterEach(async () => {
 function falcon(extra: Record<string, unknown> = {}, tokens = new TokenCache()) {
   const config = configSchema.parse({
     sinks: {
-      cs: { type: 'crowdstrike', baseUrl: fake.url, clientId: 'client-1', clientSecret: 'right-secret', ...extra },
+      cs: {
+        type: 'crowdstrike',
+        baseUrl: fake.url,
+        clientId: 'client-1',
+        clientSecret: 'right-secret',
+        ...extra,
+      },
     },
   });
   return createSink('cs', config.sinks.cs!, { http, tokens });
@@ -29,13 +35,21 @@ describe('crowdstrike sink', () => {
   test('creates indicators with action and severity from the score; unsupported types are rejected', async () => {
     fake = await startCrowdStrikeFake({ clients: { 'client-1': 'right-secret' } });
     store = tempStore();
-    queue(store, [...ipv4s(3), { type: 'sha256', value: SHA, score: 95 }, { type: 'url', value: 'http://x.example/a' }], 'cs');
+    queue(
+      store,
+      [...ipv4s(3), { type: 'sha256', value: SHA, score: 95 }, { type: 'url', value: 'http://x.example/a' }],
+      'cs',
+    );
     expect(await drain(falcon({ preventAt: 90, tags: ['iocflow'] }), store)).toMatchObject({
       delivered: 4,
       rejected: 1,
     });
     expect(fake.indicators.size).toBe(4);
-    expect(fake.find('sha256', SHA)).toMatchObject({ action: 'prevent', severity: 'critical', applied_globally: true });
+    expect(fake.find('sha256', SHA)).toMatchObject({
+      action: 'prevent',
+      severity: 'critical',
+      applied_globally: true,
+    });
     expect(fake.find('ipv4', '45.0.0.0')).toMatchObject({
       action: 'detect',
       severity: 'critical',

@@ -22,12 +22,29 @@ const events = (): FakeEvent[] => [
     timestamp: 1_700_000_000,
     Attribute: [
       { uuid: 'attr-0001', type: 'ip-dst', value: '185.25.50.93', to_ids: true, timestamp: 1_700_000_000 },
-      { uuid: 'attr-0002', type: 'domain', value: 'Movieultimate.com', to_ids: true, timestamp: 1_700_000_000 },
-      { uuid: 'attr-0003', type: 'ip-dst|port', value: '45.61.49.78|443', to_ids: true, timestamp: 1_700_000_000 },
+      {
+        uuid: 'attr-0002',
+        type: 'domain',
+        value: 'Movieultimate.com',
+        to_ids: true,
+        timestamp: 1_700_000_000,
+      },
+      {
+        uuid: 'attr-0003',
+        type: 'ip-dst|port',
+        value: '45.61.49.78|443',
+        to_ids: true,
+        timestamp: 1_700_000_000,
+      },
     ],
   },
 ];
-const fromMisp = (type: Queued['type'], value: string): Queued => ({ type, value, source: 'misp-main', ref: EVENT });
+const fromMisp = (type: Queued['type'], value: string): Queued => ({
+  type,
+  value,
+  source: 'misp-main',
+  ref: EVENT,
+});
 
 function feedback(apiKey = 'misp-key') {
   const config = configSchema.parse({
@@ -90,7 +107,11 @@ describe('misp-feedback sink', () => {
     store = tempStore();
     queue(
       store,
-      [fromMisp('ipv4', '185.25.50.93'), fromMisp('domain', 'movieultimate.com'), fromMisp('ipv4', '1.1.1.9')],
+      [
+        fromMisp('ipv4', '185.25.50.93'),
+        fromMisp('domain', 'movieultimate.com'),
+        fromMisp('ipv4', '1.1.1.9'),
+      ],
       'back',
       0,
     );

@@ -20,7 +20,7 @@ import {
   type SourceReport,
   type WorkItem,
 } from '../src/shared/messages.js';
-import { createSink } from '../src/sinks/index.js';
+import { createSink, TokenCache } from '../src/sinks/index.js';
 import { createSource } from '../src/sources/index.js';
 import {
   allowlistedAwaitingZero,
@@ -50,6 +50,8 @@ export function createActivities(deps: ActivityDeps) {
   const now = deps.now ?? Date.now;
   const db = store.db;
   const http = deps.http ?? createHttpClient();
+  // Sink OAuth tokens outlive one delivery: a worker asks Entra ID / Falcon again only near expiry.
+  const tokens = new TokenCache(now);
 
   return {
     /** Records the cycle and names what it will touch. */
@@ -151,7 +153,7 @@ export function createActivities(deps: ActivityDeps) {
       }
       const ctx = Context.current();
       try {
-        return await drainOutbox(createSink(input.sink, sinkConfig, { http }), db, {
+        return await drainOutbox(createSink(input.sink, sinkConfig, { http, tokens, now }), db, {
           cycleId: input.cycleId,
           now,
           batchSize: sinkConfig.batchSize,

@@ -143,5 +143,6 @@ function resolvePaths(config: Config, baseDir: string): void {
   }
   for (const sink of Object.values(config.sinks)) {
     if (sink.type === 'file') sink.path = abs(sink.path);
+    else if (sink.caFile !== undefined) sink.caFile = abs(sink.caFile);
   }
 }

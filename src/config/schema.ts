@@ -236,19 +236,204 @@ export const sourceSchema = z.discriminatedUnion('type', [
   taxiiSource,
 ]);
 
+const threshold = confidence
+  .optional()
+  .describe('Deliver IOCs whose score is at least this; default: scoring.threshold.');
+
+/** A client-side request budget: the sink spaces its calls so it never meets the service's 429. */
+const rateLimit = z
+  .object({
+    requests: z.number().int().min(1).max(1_000_000),
+    per: duration,
+  })
+  .strict();
+
+/** Settings every HTTP sink shares. */
+function httpSinkBase(defaults: {
+  batchSize: number;
+  maxBatchSize: number;
+  rateLimit?: z.input<typeof rateLimit>;
+}) {
+  return {
+    enabled: z.boolean().default(true),
+    threshold,
+    batchSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(defaults.maxBatchSize)
+      .default(defaults.batchSize)
+      .describe('Outbox rows per delivery batch.'),
+    rateLimit: defaults.rateLimit
+      ? rateLimit.default({ ...defaults.rateLimit })
+      : rateLimit.optional().describe('Requests per period; unset: no client-side pacing.'),
+    timeoutMs: z.number().int().min(100).max(600_000).default(30_000).describe('Per HTTP request.'),
+    caFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('PEM file of extra CA certificates to trust; TLS verification is never turned off.'),
+  };
+}
+
 const fileSink = z
   .object({
     type: z.literal('file'),
     enabled: z.boolean().default(true),
     path: z.string().min(1).describe('JSONL file the sink appends to.'),
-    threshold: confidence
-      .optional()
-      .describe('Deliver IOCs whose score is at least this; default: scoring.threshold.'),
+    threshold,
     batchSize: z.number().int().min(1).max(10_000).default(500),
   })
   .strict();
 
-export const sinkSchema = z.discriminatedUnion('type', [fileSink]);
+const splunkHecSink = z
+  .object({
+    type: z.literal('splunk-hec'),
+    url: httpUrl.describe('HEC base URL, e.g. https://splunk.example.org:8088'),
+    token: credential.describe('HEC token (sent as `Authorization: Splunk <token>`).'),
+    index: z.string().min(1).optional().describe("Target index; default: the token's default index."),
+    source: z.string().min(1).default('iocflow'),
+    sourcetype: z.string().min(1).default('ioc:enriched'),
+    host: z.string().min(1).optional(),
+    maxRequestBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(838_860_800)
+      .default(900_000)
+      .describe("Largest request body; below Splunk Cloud's 1 MB (Enterprise allows 800 MiB)."),
+    ack: z
+      .object({
+        enabled: z.boolean().default(false).describe('Token has indexer acknowledgement (useACK) on.'),
+        channel: z
+          .uuid()
+          .optional()
+          .describe('X-Splunk-Request-Channel GUID; default: a stable UUID derived from the sink name.'),
+        pollIntervalMs: z.number().int().min(10).max(60_000).default(1000),
+        timeoutMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(600_000)
+          .default(120_000)
+          .describe('How long to wait for an ack before the batch counts as unanswered (retried).'),
+      })
+      .strict()
+      .prefault({}),
+    ...httpSinkBase({ batchSize: 500, maxBatchSize: 10_000 }),
+  })
+  .strict();
+
+const sentinelSink = z
+  .object({
+    type: z.literal('sentinel'),
+    tenantId: z.string().min(1).describe('Entra ID tenant (directory) id.'),
+    clientId: z.string().min(1).describe('App registration (client) id.'),
+    clientSecret: credential,
+    workspaceId: z.string().min(1).describe('Log Analytics workspace GUID.'),
+    authorityHost: httpUrl.default('https://login.microsoftonline.com'),
+    tokenUrl: httpUrl
+      .optional()
+      .describe('Full token endpoint; default: <authorityHost>/<tenantId>/oauth2/v2.0/token.'),
+    scope: z.string().min(1).default('https://management.azure.com/.default'),
+    api: z
+      .enum(['stix-objects', 'upload-indicators'])
+      .default('stix-objects')
+      .describe(
+        '`stix-objects` (current upload API) or `upload-indicators` (legacy, api-version 2022-07-01).',
+      ),
+    apiBaseUrl: httpUrl
+      .optional()
+      .describe(
+        'Default: https://api.ti.sentinel.azure.com (stix-objects), https://sentinelus.azure-api.net (legacy).',
+      ),
+    apiVersion: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Default: 2024-02-01-preview (stix-objects), 2022-07-01 (upload-indicators).'),
+    sourceSystem: z
+      .string()
+      .min(1)
+      .refine((s) => s !== 'Microsoft Sentinel', 'the value Microsoft Sentinel is reserved')
+      .default('iocflow'),
+    withdraw: z
+      .enum(['revoke', 'expire'])
+      .default('revoke')
+      .describe('Re-send the indicator with `revoked: true`, or with `valid_until` now.'),
+    tlp: z.enum(TLP_LEVELS).optional().describe('TLP marking on every indicator.'),
+    ...httpSinkBase({ batchSize: 100, maxBatchSize: 100, rateLimit: { requests: 100, per: '1m' } }),
+  })
+  .strict();
+
+export const CROWDSTRIKE_CLOUDS = {
+  'us-1': 'https://api.crowdstrike.com',
+  'us-2': 'https://api.us-2.crowdstrike.com',
+  'eu-1': 'https://api.eu-1.crowdstrike.com',
+  'us-gov-1': 'https://api.laggar.gcw.crowdstrike.com',
+} as const;
+
+const crowdstrikeSink = z
+  .object({
+    type: z.literal('crowdstrike'),
+    cloud: z.enum(Object.keys(CROWDSTRIKE_CLOUDS) as [keyof typeof CROWDSTRIKE_CLOUDS]).default('us-1'),
+    baseUrl: httpUrl.optional().describe('Explicit API base URL (overrides cloud).'),
+    clientId: z.string().min(1),
+    clientSecret: credential,
+    memberCid: z.string().min(1).optional().describe('MSSP: the child CID to act in.'),
+    platforms: z
+      .array(z.enum(['windows', 'mac', 'linux']))
+      .min(1)
+      .default(['windows', 'mac', 'linux']),
+    hostGroups: z
+      .array(z.string().regex(/^[0-9a-f]{32}$/, '32-hex host group id'))
+      .optional()
+      .describe('Apply to these host groups; default: applied globally.'),
+    source: z.string().min(1).max(256).default('iocflow'),
+    tags: z.array(z.string().min(1)).default([]),
+    preventAt: confidence
+      .optional()
+      .describe('Hashes scoring at least this get action `prevent`; unset: always `detect`.'),
+    withdraw: z
+      .enum(['delete', 'expire'])
+      .default('delete')
+      .describe('Delete the indicator, or set its expiration to now (it stays listed as expired).'),
+    retrodetects: z.boolean().default(false),
+    ...httpSinkBase({ batchSize: 500, maxBatchSize: 2000, rateLimit: { requests: 6000, per: '1m' } }),
+  })
+  .strict();
+
+const mispFeedbackSink = z
+  .object({
+    type: z.literal('misp-feedback'),
+    url: httpUrl.describe('Base URL of the MISP instance.'),
+    apiKey: credential.describe('Auth key of a user allowed to add sightings and tags.'),
+    sources: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe('The `misp` sources whose sightings (their events) get the feedback.'),
+    mode: z
+      .enum(['tags'])
+      .default('tags')
+      .describe('How score and verdicts go back: as tags on the attribute (the only mode so far).'),
+    tagPrefix: z
+      .string()
+      .regex(/^[a-z0-9_-]+$/)
+      .default('iocflow')
+      .describe('Namespace of the tags.'),
+    sightingSource: z.string().min(1).default('iocflow').describe('`source` of the sightings added.'),
+    ...httpSinkBase({ batchSize: 100, maxBatchSize: 1000 }),
+    threshold: confidence.default(0).describe('Feedback goes back for every enriched IOC by default.'),
+  })
+  .strict();
+
+export const sinkSchema = z.discriminatedUnion('type', [
+  fileSink,
+  splunkHecSink,
+  sentinelSink,
+  crowdstrikeSink,
+  mispFeedbackSink,
+]);
 
 /** Names become parts of activity arguments and file names: keep them simple. */
 const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _');
@@ -328,7 +513,21 @@ export const configSchema = z
     sources: z.record(name, sourceSchema).default({}),
     sinks: z.record(name, sinkSchema).default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    for (const [sinkName, sink] of Object.entries(config.sinks)) {
+      if (sink.type !== 'misp-feedback') continue;
+      sink.sources.forEach((source, i) => {
+        if (config.sources[source]?.type !== 'misp') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sinks', sinkName, 'sources', i],
+            message: `'${source}' is not a configured misp source`,
+          });
+        }
+      });
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;
 export type SourceConfig = z.infer<typeof sourceSchema>;

@@ -65,3 +65,62 @@ export async function getJson(
     );
   }
 }
+
+export interface RequestJsonOptions {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  headers?: Record<string, string>;
+  /** Sent as JSON. */
+  json?: unknown;
+  /** Sent as application/x-www-form-urlencoded. */
+  form?: Record<string, string>;
+  /** Sent as is (with the caller's content-type). */
+  body?: string | Buffer;
+  searchParams?: URLSearchParams | Record<string, string>;
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number;
+  /** Statuses that are answers for the caller to read rather than failures. @default 2xx */
+  answers?: (status: number) => boolean;
+}
+
+/**
+ * One JSON call of any method: what the sinks use. An unexpected status becomes the typed failure of
+ * failures.ts, a transport error a retryable one; an empty body reads as null, a body that is not JSON
+ * is a ResponseInvalidError (retryable when the status was a success: a proxy in the way).
+ */
+export async function requestJson(
+  http: Got,
+  site: CallSite,
+  url: string,
+  options: RequestJsonOptions,
+): Promise<JsonResponse> {
+  let response;
+  try {
+    response = await http(url, {
+      method: options.method,
+      headers: { accept: 'application/json', ...options.headers },
+      ...(options.json !== undefined ? { json: options.json } : {}),
+      ...(options.form ? { form: options.form } : {}),
+      ...(options.body !== undefined ? { body: options.body } : {}),
+      ...(options.searchParams ? { searchParams: options.searchParams } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.timeoutMs ? { timeout: { request: options.timeoutMs } } : {}),
+      responseType: 'text',
+    });
+  } catch (err) {
+    throw transportFailure(site, err);
+  }
+  const status = response.statusCode;
+  const answered = options.answers ? options.answers(status) : status >= 200 && status < 300;
+  if (!answered) throw failureFor(site, response);
+  const text = response.body.trim();
+  if (text === '') return { status, body: null, headers: response.headers };
+  try {
+    return { status, body: JSON.parse(text) as unknown, headers: response.headers };
+  } catch {
+    throw new ResponseInvalidError(
+      `${site.service} answered ${status} with a body that is not JSON (starts ${JSON.stringify(text.slice(0, 40).replace(/\s+/g, ' '))})`,
+      status,
+      status < 300,
+    );
+  }
+}

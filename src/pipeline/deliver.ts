@@ -35,11 +35,12 @@ export async function drainOutbox(sink: Sink, db: StoreDb, options: DeliverOptio
     const batch = pendingDeliveries(db, sink.name, options.batchSize);
     if (batch.length === 0) break;
     const result = await sink.send(batch, context);
-    markSettled(db, sink.name, result, options.cycleId, options.now());
+    markSettled(db, sink.name, result, options.cycleId, options.now(), result.failure !== undefined);
     report.delivered += result.accepted.length;
     report.rejected += result.rejected.length;
     report.batches++;
     options.onBatch?.(report);
+    if (result.failure !== undefined) throw result.failure;
     const unanswered = batch.length - result.accepted.length - result.rejected.length;
     if (unanswered > 0) {
       // Retried by Temporal: the unanswered rows are still pending and go out with the next attempt.

@@ -14,6 +14,12 @@ export interface SendResult {
   accepted: number[];
   /** Rows the sink refused for their content (4xx validation), with its message; not retried. */
   rejected: { outboxId: number; message: string }[];
+  /**
+   * Why the rest of the batch went unanswered (a 429 or 5xx after some requests went through). The
+   * answered rows are settled first, then this is thrown, so a retry resends only what is unanswered
+   * and keeps the failure's type (and Retry-After).
+   */
+  failure?: Error;
 }
 
 export interface Sink {

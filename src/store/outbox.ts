@@ -23,11 +23,15 @@ export interface DeliveryItem {
   expiresAt: number | null;
   explanation: Contribution[];
   sources: string[];
+  /** Where each source saw the IOC (`sourceRef`: the MISP event UUID, the OTX pulse id…), by source. */
+  refs: { source: string; ref: string }[];
   tags: string[];
   /** What each vendor said, one line each (`virustotal: 52/90 malicious`…). */
   evidence: string[];
   firstSeen: number;
   lastSeen: number;
+  /** Epoch ms when this score version was computed: a stable "modified" time for sinks that need one. */
+  scoredAt: number;
 }
 
 /** The oldest pending outbox rows of a sink, oldest first. */
@@ -48,6 +52,7 @@ export function pendingDeliveries(db: StoreDb, sink: string, limit: number): Del
       confidence: scores.confidence,
       expiresAt: scores.expiresAt,
       explanation: scores.explanation,
+      scoredAt: scores.computedAt,
     })
     .from(outbox)
     .innerJoin(iocs, eq(iocs.id, outbox.iocId))
@@ -58,15 +63,24 @@ export function pendingDeliveries(db: StoreDb, sink: string, limit: number): Del
     .limit(limit)
     .all();
   if (rows.length === 0) return [];
-  const provenance = new Map<number, { sources: Set<string>; tags: Set<string> }>();
+  const provenance = new Map<
+    number,
+    { sources: Set<string>; tags: Set<string>; refs: { source: string; ref: string }[] }
+  >();
   const seen = db
-    .select({ iocId: sightings.iocId, source: sightings.source, tags: sightings.tags })
+    .select({
+      iocId: sightings.iocId,
+      source: sightings.source,
+      sourceRef: sightings.sourceRef,
+      tags: sightings.tags,
+    })
     .from(sightings)
     .where(inArray(sightings.iocId, [...new Set(rows.map((r) => r.iocId))]))
     .all();
   for (const s of seen) {
-    const p = provenance.get(s.iocId) ?? { sources: new Set<string>(), tags: new Set<string>() };
+    const p = provenance.get(s.iocId) ?? { sources: new Set<string>(), tags: new Set<string>(), refs: [] };
     p.sources.add(s.source);
+    if (s.sourceRef) p.refs.push({ source: s.source, ref: s.sourceRef });
     for (const t of JSON.parse(s.tags) as string[]) p.tags.add(t);
     provenance.set(s.iocId, p);
   }
@@ -91,6 +105,9 @@ export function pendingDeliveries(db: StoreDb, sink: string, limit: number): Del
     deliveryId: `${r.key}|${sink}|${r.scoreVersion}|${r.action}`,
     explanation: JSON.parse(explanation) as Contribution[],
     sources: [...(provenance.get(iocId)?.sources ?? [])].sort(),
+    refs: (provenance.get(iocId)?.refs ?? []).sort(
+      (a, b) => a.source.localeCompare(b.source) || a.ref.localeCompare(b.ref),
+    ),
     tags: [...(provenance.get(iocId)?.tags ?? [])].sort(),
     evidence: evidence.get(iocId) ?? [],
   }));
@@ -116,6 +133,8 @@ export function markSettled(
   settled: { accepted: readonly number[]; rejected: readonly { outboxId: number; message: string }[] },
   cycleId: string | null,
   now: number,
+  /** The sink still has requests in flight for the unanswered rest of the batch: keep its marker. */
+  keepInflight = false,
 ): void {
   const rows = [
     ...settled.accepted.map((outboxId) => ({ outboxId, outcome: 'delivered' as const, message: null })),
@@ -132,7 +151,7 @@ export function markSettled(
         .onConflictDoNothing()
         .run();
     }
-    tx.delete(sinkInflight).where(eq(sinkInflight.sink, sink)).run();
+    if (!keepInflight) tx.delete(sinkInflight).where(eq(sinkInflight.sink, sink)).run();
   });
 }
 

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
-import { startFakeServer, sendJson, type FakeServer } from './server.js';
+import { startFakeServer, sendJson, text, type FakeServer } from './server.js';
 import { applyFaults, sendBody, type Faults } from './faults.js';
 
 // A MISP instance as vendor-apis.md §1 describes it: restSearch for attributes and events (auth by the raw
@@ -30,8 +30,23 @@ export interface FakeEvent {
   Object?: { name: string; Attribute: FakeAttribute[] }[];
 }
 
+/** A sighting the feedback endpoint recorded. */
+export interface FakeSighting {
+  id: string;
+  attributeUuid: string;
+  type: '0' | '1' | '2';
+  source: string;
+  date_sighting: number;
+}
+
 export interface MispFake extends FakeServer {
   events: FakeEvent[];
+  /** Sightings added through /sightings/add. */
+  sightings: FakeSighting[];
+  /** Tags the user may not attach (403 with MISP's save-failure envelope). */
+  refuseTags: Set<string>;
+  /** The attribute with this uuid, wherever it is. */
+  attribute(uuid: string): FakeAttribute | undefined;
   faults: Faults;
   /** Serve this raw text for the next restSearch instead of the real answer (malformed-page tests). */
   rawNext: string[];
@@ -44,6 +59,11 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
   const faults: Faults = {};
   const rawNext: string[] = [];
   const events = options.events;
+  const sightings: FakeSighting[] = [];
+  const refuseTags = new Set<string>();
+  const allAttributes = () =>
+    events.flatMap((e) => [...e.Attribute, ...(e.Object ?? []).flatMap((o) => o.Attribute)]);
+  const attribute = (uuid: string) => allAttributes().find((a) => a.uuid === uuid);
   const idOf = (uuid: string) => String(1000 + events.findIndex((e) => e.uuid === uuid));
   const server = await startFakeServer(async (req, res) => {
     if (req.path.startsWith('/feed/')) return serveFeed(req.path.slice('/feed/'.length), req.headers, res);
@@ -54,7 +74,12 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
           : { name: `Error ${status}`, message: `Error ${status}`, url: req.path },
       );
     if (await applyFaults(faults, res, envelope)) return;
-    if (req.path !== '/attributes/restSearch' && req.path !== '/events/restSearch') {
+    const feedback = ['/sightings/add', '/tags/attachTagToObject', '/tags/removeTagFromObject'];
+    if (
+      req.path !== '/attributes/restSearch' &&
+      req.path !== '/events/restSearch' &&
+      !feedback.includes(req.path)
+    ) {
       return sendJson(res, 404, { name: 'Not Found', message: 'Not Found', url: req.path });
     }
     if (req.method !== 'POST')
@@ -62,6 +87,7 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
     if (req.headers.authorization !== options.apiKey) {
       return sendJson(res, 403, { name: AUTH_FAILED, message: AUTH_FAILED, url: req.path });
     }
+    if (feedback.includes(req.path)) return handleFeedback(req.path, req.body, res);
     const raw = rawNext.shift();
     if (raw !== undefined) return sendBody(res, faults, 200, raw, { 'content-type': 'application/json' });
     let filters: Record<string, unknown>;
@@ -85,6 +111,22 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
       (tagFilter.filter((t) => !t.startsWith('!')).every((t) => tags.includes(t)) &&
         !tagFilter.filter((t) => t.startsWith('!')).some((t) => tags.includes(t.slice(1))));
     const inWindow = (ts: number) => ts >= since.from && ts <= since.to;
+    const list = (v: unknown) =>
+      v === undefined ? undefined : (Array.isArray(v) ? v : [v]).map((x) => String(x).toLowerCase());
+    // MISP matches `value` against value1 and value2 of composite attributes, case-insensitively.
+    const values = list(filters.value);
+    const valueOk = (v: string) =>
+      !values ||
+      values.includes(v.toLowerCase()) ||
+      v
+        .toLowerCase()
+        .split('|')
+        .some((p) => values.includes(p));
+    // `uuid` matches the attribute's own uuid or its event's.
+    const uuids = list(filters.uuid);
+    const uuidOk = (eventUuid: string, attributeUuid: string) =>
+      !uuids || uuids.includes(eventUuid.toLowerCase()) || uuids.includes(attributeUuid.toLowerCase());
+    const withSightings = filters.includeSightings === true || filters.includeSightings === 1;
     const visible = events.filter(
       (e) => filters.published === undefined || e.published === filters.published,
     );
@@ -94,8 +136,12 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
         [...e.Attribute, ...(e.Object ?? []).flatMap((o) => o.Attribute)]
           .filter((a) => inWindow(a.timestamp) && (toIds === undefined || a.to_ids === toIds) && !a.deleted)
           .filter((a) => filters.type === undefined || a.type === filters.type)
+          .filter((a) => valueOk(a.value) && uuidOk(e.uuid, a.uuid))
           .filter((a) => tagsOk([...(e.Tag ?? []), ...(a.Tag ?? [])].map((t) => t.name)))
-          .map((a) => attributeJson(a, e, idOf(e.uuid), filters.includeEventTags === true)),
+          .map((a) => ({
+            ...attributeJson(a, e, idOf(e.uuid), filters.includeEventTags === true),
+            ...(withSightings ? { Sighting: sightingsJson(a.uuid) } : {}),
+          })),
       );
       return sendBody(res, faults, 200, JSON.stringify({ response: { Attribute: slice(rows) } }), {
         'content-type': 'application/json',
@@ -110,6 +156,86 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
       'x-result-count': String(rows.length),
     });
   });
+
+  function sightingsJson(uuid: string) {
+    return sightings
+      .filter((x) => x.attributeUuid === uuid)
+      .map((x) => ({ id: x.id, type: x.type, source: x.source, date_sighting: String(x.date_sighting) }));
+  }
+
+  /** Sightings and tags, as vendor-apis.md §1.4 describes them (HTTP 200 on a sighting that found nothing). */
+  function handleFeedback(path: string, raw: string, res: ServerResponse) {
+    const body = JSON.parse(raw || '{}') as Record<string, unknown>;
+    if (path === '/sightings/add') {
+      const type = text(body.type ?? '0');
+      if (!['0', '1', '2'].includes(type))
+        return sendJson(res, 200, { message: 'Could not add the Sighting. Reason: Invalid type.' });
+      const targets =
+        typeof body.uuid === 'string'
+          ? [attribute(body.uuid)].filter((a) => a !== undefined)
+          : allAttributes().filter((a) =>
+              [body.value, ...((body.values as unknown[] | undefined) ?? [])].includes(a.value),
+            );
+      if (targets.length === 0)
+        return sendJson(res, 200, {
+          message: 'Could not add the Sighting. Reason: No valid attributes found.',
+        });
+      const added = targets.map((a) => ({
+        id: String(sightings.length + 1),
+        attributeUuid: a.uuid,
+        type: type as FakeSighting['type'],
+        source: typeof body.source === 'string' ? body.source : '',
+        date_sighting: Number(body.timestamp ?? Math.floor(Date.now() / 1000)),
+      }));
+      sightings.push(...added);
+      const first = added[0]!;
+      return sendJson(res, 200, {
+        Sighting: {
+          id: first.id,
+          attribute_id: '1',
+          event_id: '1',
+          org_id: '1',
+          date_sighting: String(first.date_sighting),
+          uuid: first.attributeUuid,
+          source: first.source,
+          type: first.type,
+        },
+      });
+    }
+    const target = typeof body.uuid === 'string' ? attribute(body.uuid) : undefined;
+    const url = path;
+    if (!target) return sendJson(res, 404, { name: 'Invalid object', message: 'Invalid object', url });
+    const tags = (Array.isArray(body.tag) ? body.tag : [body.tag]).map(String);
+    if (path === '/tags/removeTagFromObject') {
+      target.Tag = (target.Tag ?? []).filter((t) => !tags.includes(t.name));
+      return sendJson(res, 200, {
+        saved: true,
+        success: true,
+        name: 'Tag(s) removed.',
+        message: 'Tag(s) removed.',
+        url,
+      });
+    }
+    const refused = tags.filter((t) => refuseTags.has(t) || t.length > 255);
+    if (refused.length > 0) {
+      return sendJson(res, 403, {
+        saved: false,
+        name: 'Could not attach the tag(s)',
+        message: 'Could not attach the tag(s)',
+        url,
+        errors: `Failed to attach ${refused.length} tags. Reasons: {"0":"Tag not found and insufficient privileges to create it."}`,
+      });
+    }
+    const have = new Set((target.Tag ?? []).map((t) => t.name));
+    target.Tag = [...(target.Tag ?? []), ...tags.filter((t) => !have.has(t)).map((name) => ({ name }))];
+    return sendJson(res, 200, {
+      saved: true,
+      success: true,
+      name: 'Tag(s) attached.',
+      message: 'Tag(s) attached.',
+      url,
+    });
+  }
 
   function serveFeed(
     file: string,
@@ -152,7 +278,7 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
     sendBody(res, faults, 200, body, { 'content-type': 'application/json', etag });
   }
 
-  return { ...server, events, faults, rawNext };
+  return { ...server, events, faults, rawNext, sightings, refuseTags, attribute };
 }
 
 /** MISP's `timestamp` filter: epoch seconds, relative (`7d`, `24h`, `30m`) or a two-element range. */

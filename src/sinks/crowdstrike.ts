@@ -1,0 +1,290 @@
+import { z } from 'zod';
+import { CROWDSTRIKE_CLOUDS, type SinkConfig } from '../config/index.js';
+import { RateLimitedError, RequestRejectedError } from '../http/failures.js';
+import type { JsonResponse, RequestJsonOptions } from '../http/request.js';
+import type { DeliveryItem } from '../store/index.js';
+import { asError, chunk } from './batches.js';
+import type { SinkDeps } from './index.js';
+import { withBearer, type TokenCache, type TokenSource } from './oauth-token.js';
+import { parseBody, sinkHttp } from './settings.js';
+import type { SendResult, Sink, SinkContext } from './types.js';
+
+type FalconConfig = Extract<SinkConfig, { type: 'crowdstrike' }>;
+
+// CrowdStrike Falcon IOC Management (vendor-apis.md §9). An IOC is unique per type + value in a CID and a
+// second create is refused, not merged: so every batch first looks up what exists, PATCHes those by id
+// and creates the rest; a create refused as a duplicate (someone created it meanwhile) becomes a PATCH.
+// That makes a resent batch converge on the same indicators. Withdrawal deletes (or expires) them.
+
+/** iocflow type → Falcon type; the others (url, sha1, cidr, email) Falcon IOC management does not take. */
+const FALCON_TYPES: Record<string, string> = {
+  ipv4: 'ipv4',
+  ipv6: 'ipv6',
+  domain: 'domain',
+  md5: 'md5',
+  sha256: 'sha256',
+};
+
+const indicatorResource = z.object({
+  id: z.string().optional(),
+  type: z.string().optional(),
+  value: z.string().optional(),
+  message_type: z.string().optional(),
+  message: z.string().optional(),
+});
+const envelope = z.object({
+  resources: z.array(z.unknown()).nullable().optional(),
+  errors: z
+    .array(z.object({ code: z.number().optional(), message: z.string() }).passthrough())
+    .nullable()
+    .optional(),
+});
+
+/** Values per lookup query: keeps the FQL filter (and the URL) short. */
+const LOOKUP_CHUNK = 100;
+
+/**
+ * Score → Falcon action. Hashes at or above `preventAt` are blocked (`prevent`); everything else that
+ * reached the threshold raises a detection (`detect`): Falcon blocks only hashes.
+ */
+export function falconAction(
+  item: Pick<DeliveryItem, 'type' | 'score'>,
+  preventAt: number | undefined,
+): string {
+  const hash = item.type === 'md5' || item.type === 'sha256';
+  return hash && preventAt !== undefined && item.score >= preventAt ? 'prevent' : 'detect';
+}
+
+export function crowdstrikeSink(
+  name: string,
+  config: FalconConfig,
+  deps: SinkDeps & { tokens: TokenCache },
+): Sink {
+  const http = sinkHttp(name, 'CrowdStrike Falcon', config, deps.http, 'clientSecret');
+  const now = deps.now ?? Date.now;
+  const base = (config.baseUrl ?? CROWDSTRIKE_CLOUDS[config.cloud]).replace(/\/+$/, '');
+  const token: TokenSource = {
+    key: `${base}/oauth2/token|${config.clientId}|${config.memberCid ?? ''}`,
+    tokenUrl: `${base}/oauth2/token`,
+    form: {
+      client_id: config.clientId,
+      client_secret: config.clientSecret,
+      ...(config.memberCid ? { member_cid: config.memberCid } : {}),
+    },
+    success: [201],
+  };
+  const indicatorsUrl = `${base}/iocs/entities/indicators/v1`;
+  const keyOf = (type: string, value: string) => `${type}:${value.toLowerCase()}`;
+
+  async function call(url: string, options: RequestJsonOptions, context: SinkContext): Promise<JsonResponse> {
+    const response = await withBearer(deps.tokens, http, token, context.signal, (authorization) =>
+      http.call(url, {
+        ...options,
+        headers: { authorization, ...options.headers },
+        signal: context.signal,
+        answers: (s) => (s >= 200 && s < 300) || s === 400 || s === 404 || s === 429,
+      }),
+    );
+    if (response.status === 429) {
+      // Falcon names the moment to retry at, in epoch seconds.
+      const at = Number(response.headers['x-ratelimit-retryafter']);
+      const waitMs = Number.isFinite(at) && at > 0 ? Math.max(0, at * 1000 - now()) : 60_000;
+      throw new RateLimitedError(
+        `${http.site.service} rate limited (retry after ${Math.ceil(waitMs / 1000)}s)`,
+        429,
+        waitMs,
+      );
+    }
+    return response;
+  }
+
+  /** Falcon ids of the given IOCs that exist, by iocflow key. */
+  async function lookup(items: readonly DeliveryItem[], context: SinkContext): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    const wanted = new Set(items.map((i) => keyOf(FALCON_TYPES[i.type]!, i.value)));
+    for (const part of chunk([...new Set(items.map((i) => i.value))], LOOKUP_CHUNK)) {
+      const filter = part.map((v) => `value:'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`).join(',');
+      const response = await call(
+        `${base}/iocs/combined/indicator/v1`,
+        { method: 'GET', searchParams: { filter, limit: String(Math.min(2000, part.length * 5)) } },
+        context,
+      );
+      if (response.status >= 300) throw requestError(response, 'lookup');
+      for (const raw of parseBody(http.site, envelope, response).resources ?? []) {
+        const r = indicatorResource.safeParse(raw).data;
+        if (r?.id && r.type && r.value && wanted.has(keyOf(r.type, r.value)))
+          found.set(keyOf(r.type, r.value), r.id);
+      }
+    }
+    return found;
+  }
+
+  function requestError(response: JsonResponse, what: string): RequestRejectedError {
+    const body = envelope.safeParse(response.body).data;
+    return new RequestRejectedError(
+      `${http.site.service} refused the ${what} (${response.status}): ${body?.errors?.[0]?.message ?? 'no message'}`,
+      response.status,
+    );
+  }
+
+  function fields(item: DeliveryItem) {
+    const summary = item.explanation.map((c) => `${c.factor}: ${c.input} (+${c.points})`).join('; ');
+    return {
+      action: falconAction(item, config.preventAt),
+      severity: item.severity,
+      platforms: config.platforms,
+      ...(config.hostGroups ? { host_groups: config.hostGroups } : { applied_globally: true }),
+      source: config.source,
+      description: `iocflow score ${item.score} (${item.severity}): ${summary}`.slice(0, 1000),
+      tags: [...new Set([...config.tags, ...item.tags])],
+      ...(item.expiresAt !== null && item.expiresAt > now()
+        ? { expiration: new Date(item.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z') }
+        : {}),
+    };
+  }
+
+  /**
+   * Reads a create/update answer: per-indicator error entries reject that indicator (or, for a duplicate,
+   * ask for a PATCH); a 400 without any is a refusal of the whole request.
+   */
+  function perIndicator(
+    response: JsonResponse,
+    what: string,
+  ): { errors: Map<string, string>; fine: boolean } {
+    const body = parseBody(http.site, envelope, response);
+    const errors = new Map<string, string>();
+    for (const raw of body.resources ?? []) {
+      const r = indicatorResource.safeParse(raw).data;
+      if (r?.message_type !== 'error') continue;
+      const at = r.id ?? (r.type && r.value !== undefined ? keyOf(r.type, r.value) : undefined);
+      if (at) errors.set(at, r.message ?? 'rejected');
+    }
+    if (response.status >= 300 && errors.size === 0) throw requestError(response, what);
+    return { errors, fine: response.status < 300 };
+  }
+
+  async function create(
+    items: DeliveryItem[],
+    result: SendResult,
+    context: SinkContext,
+  ): Promise<DeliveryItem[]> {
+    const duplicates: DeliveryItem[] = [];
+    for (const part of chunk(items, config.batchSize)) {
+      const response = await call(
+        indicatorsUrl,
+        {
+          method: 'POST',
+          searchParams: { retrodetects: String(config.retrodetects), ignore_warnings: 'true' },
+          json: {
+            comment: 'iocflow',
+            indicators: part.map((i) => ({ type: FALCON_TYPES[i.type]!, value: i.value, ...fields(i) })),
+          },
+        },
+        context,
+      );
+      const { errors } = perIndicator(response, 'create');
+      for (const item of part) {
+        const error = errors.get(keyOf(FALCON_TYPES[item.type]!, item.value));
+        if (error === undefined) result.accepted.push(item.outboxId);
+        else if (/duplicate/i.test(error)) duplicates.push(item);
+        else result.rejected.push({ outboxId: item.outboxId, message: `CrowdStrike: ${error}` });
+      }
+    }
+    return duplicates;
+  }
+
+  async function update(
+    items: { item: DeliveryItem; id: string; patch: Record<string, unknown> }[],
+    result: SendResult,
+    context: SinkContext,
+  ): Promise<void> {
+    for (const part of chunk(items, config.batchSize)) {
+      const response = await call(
+        indicatorsUrl,
+        {
+          method: 'PATCH',
+          searchParams: { retrodetects: String(config.retrodetects), ignore_warnings: 'true' },
+          json: { comment: 'iocflow', indicators: part.map((p) => ({ id: p.id, ...p.patch })) },
+        },
+        context,
+      );
+      const { errors } = perIndicator(response, 'update');
+      for (const { item, id } of part) {
+        const error = errors.get(id);
+        if (error === undefined) result.accepted.push(item.outboxId);
+        else result.rejected.push({ outboxId: item.outboxId, message: `CrowdStrike: ${error}` });
+      }
+    }
+  }
+
+  async function remove(
+    items: { item: DeliveryItem; id: string }[],
+    result: SendResult,
+    context: SinkContext,
+  ) {
+    for (const part of chunk(items, config.batchSize)) {
+      const searchParams = new URLSearchParams([['comment', 'iocflow withdrawal']]);
+      for (const { id } of part) searchParams.append('ids', id);
+      const response = await call(indicatorsUrl, { method: 'DELETE', searchParams }, context);
+      // An id that is already gone is what a withdrawal wants.
+      if (response.status >= 300 && response.status !== 404) throw requestError(response, 'delete');
+      result.accepted.push(...part.map((p) => p.item.outboxId));
+    }
+  }
+
+  return {
+    name,
+    config,
+    async send(batch: readonly DeliveryItem[], context: SinkContext): Promise<SendResult> {
+      const result: SendResult = { accepted: [], rejected: [] };
+      const supported: DeliveryItem[] = [];
+      for (const item of batch) {
+        if (FALCON_TYPES[item.type]) supported.push(item);
+        else if (item.action === 'withdraw') result.accepted.push(item.outboxId);
+        else
+          result.rejected.push({
+            outboxId: item.outboxId,
+            message: `CrowdStrike IOC management does not take ${item.type} indicators`,
+          });
+      }
+      try {
+        const existing = await lookup(supported, context);
+        const idOf = (i: DeliveryItem) => existing.get(keyOf(FALCON_TYPES[i.type]!, i.value));
+        const upserts = supported.filter((i) => i.action === 'upsert');
+        const withdrawals = supported.filter((i) => i.action === 'withdraw');
+        const duplicates = await create(
+          upserts.filter((i) => !idOf(i)),
+          result,
+          context,
+        );
+        if (duplicates.length > 0) for (const [k, v] of await lookup(duplicates, context)) existing.set(k, v);
+        const patches = [...upserts.filter((i) => idOf(i) && !duplicates.includes(i)), ...duplicates];
+        for (const item of patches.filter((i) => !idOf(i)))
+          result.rejected.push({
+            outboxId: item.outboxId,
+            message: 'CrowdStrike: duplicate, but not found on lookup',
+          });
+        await update(
+          patches.filter((i) => idOf(i)).map((item) => ({ item, id: idOf(item)!, patch: fields(item) })),
+          result,
+          context,
+        );
+        // Nothing to withdraw where Falcon holds nothing.
+        result.accepted.push(...withdrawals.filter((i) => !idOf(i)).map((i) => i.outboxId));
+        const held = withdrawals.filter((i) => idOf(i)).map((item) => ({ item, id: idOf(item)! }));
+        if (config.withdraw === 'delete') await remove(held, result, context);
+        else {
+          const expiration = new Date(now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+          await update(
+            held.map((h) => ({ ...h, patch: { action: 'no_action', expiration } })),
+            result,
+            context,
+          );
+        }
+      } catch (err) {
+        return { ...result, failure: asError(err) };
+      }
+      return result;
+    },
+  };
+}

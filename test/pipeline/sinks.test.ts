@@ -1,0 +1,159 @@
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { computeScore } from '../../src/scoring/index.js';
+import { sinkThresholds } from '../../src/pipeline/score.js';
+import { stixIndicatorId } from '../../src/sinks/stix-indicator.js';
+import { findIoc, recordScore } from '../../src/store/index.js';
+import { startCrowdStrikeFake, type FalconFake } from '../fakes/crowdstrike.js';
+import { startMispFake, type MispFake } from '../fakes/misp.js';
+import { startSentinelFake, type SentinelFake } from '../fakes/sentinel.js';
+import { startSplunkHecFake, type HecFake } from '../fakes/splunk-hec.js';
+import { copySampleFeeds, SAMPLE_SOURCES, startPipeline, type Pipeline } from '../support/pipeline.js';
+import { scoringSchema } from '../../src/config/scoring.js';
+
+/** Scores equal to the source's reliability, so thresholds read plainly. */
+const SCORE_EQUALS_RELIABILITY = scoringSchema.parse({ weights: { source: 1 } });
+
+/** The blocklist's 16 distinct IOCs score 85 or 91; of them Falcon takes all but 3 URLs and 1 SHA-1. */
+const AT_THRESHOLD = 16;
+const FALCON_TYPES = 12;
+const WORKSPACE = '3f1c2d4e-0000-4000-8000-000000000001';
+const EVENT = '5a3c2f5e-2f9c-4ad0-8fa0-46da02de0b81';
+
+describe('a cycle delivering to Splunk HEC, Sentinel, CrowdStrike and MISP', () => {
+  let pipeline: Pipeline;
+  let hec: HecFake;
+  let sentinel: SentinelFake;
+  let falcon: FalconFake;
+  let misp: MispFake;
+
+  beforeAll(async () => {
+    hec = await startSplunkHecFake({ tokens: { 'hec-token': { indexes: ['threat_intel'] } } });
+    sentinel = await startSentinelFake({
+      tenantId: 't1',
+      clients: { app: 'app-secret' },
+      workspaceId: WORKSPACE,
+    });
+    falcon = await startCrowdStrikeFake({ clients: { cs: 'cs-secret' } });
+    misp = await startMispFake({
+      apiKey: 'misp-key',
+      events: [
+        {
+          uuid: EVENT,
+          info: 'C2 infrastructure',
+          timestamp: Math.floor(Date.now() / 1000) - 3600,
+          Attribute: [
+            {
+              uuid: 'a-1',
+              type: 'ip-dst',
+              value: '185.220.101.47',
+              to_ids: true,
+              timestamp: Math.floor(Date.now() / 1000) - 3600,
+            },
+            {
+              uuid: 'a-2',
+              type: 'ip-dst',
+              value: '91.92.109.99',
+              to_ids: true,
+              timestamp: Math.floor(Date.now() / 1000) - 3600,
+            },
+          ],
+        },
+      ],
+    });
+    pipeline = await startPipeline(inject('temporalAddress'), {
+      sources: {
+        ...SAMPLE_SOURCES,
+        'misp-main': { type: 'misp', url: misp.url, apiKey: 'misp-key', reliability: 50 },
+      },
+      sinks: {
+        splunk: { type: 'splunk-hec', url: hec.url, token: 'hec-token', index: 'threat_intel' },
+        sentinel: {
+          type: 'sentinel',
+          tenantId: 't1',
+          clientId: 'app',
+          clientSecret: 'app-secret',
+          workspaceId: WORKSPACE,
+          authorityHost: sentinel.url,
+          apiBaseUrl: sentinel.url,
+        },
+        falcon: { type: 'crowdstrike', baseUrl: falcon.url, clientId: 'cs', clientSecret: 'cs-secret' },
+        feedback: { type: 'misp-feedback', url: misp.url, apiKey: 'misp-key', sources: ['misp-main'] },
+      },
+    });
+    copySampleFeeds(pipeline.dir);
+  });
+
+  afterAll(async () => {
+    await pipeline?.stop();
+    await Promise.all([hec?.close(), sentinel?.close(), falcon?.close(), misp?.close()]);
+  });
+
+  const falconWrites = () =>
+    falcon.requests.filter((r) => r.method !== 'GET' && r.path.startsWith('/iocs')).length;
+
+  test('first cycle delivers exactly the IOCs at or above each threshold, once each, despite a lost answer', async () => {
+    // Splunk and Sentinel both do the work of the first request and lose the answer: the retry resends.
+    hec.indexThenFail = 1;
+    sentinel.storeThenFail = 1;
+    const report = await pipeline.runCycle();
+    const bySink = Object.fromEntries(report.sinks.map((s) => [s.sink, s]));
+    expect(bySink.splunk).toMatchObject({ delivered: AT_THRESHOLD, rejected: 0, pending: 0 });
+    expect(hec.deliveryIds().size).toBe(AT_THRESHOLD);
+    expect(hec.events.length).toBe(2 * AT_THRESHOLD); // the lost answer's duplicates, recognisable by id
+    expect(bySink.sentinel).toMatchObject({ delivered: AT_THRESHOLD, pending: 0 });
+    expect(sentinel.indicators.size).toBe(AT_THRESHOLD);
+    expect(bySink.falcon).toMatchObject({ delivered: FALCON_TYPES, rejected: AT_THRESHOLD - FALCON_TYPES });
+    expect(falcon.indicators.size).toBe(FALCON_TYPES);
+    // MISP feedback takes every scored IOC; two came from the MISP event and get a sighting each.
+    expect(bySink.feedback!.pending).toBe(0);
+    expect(misp.sightings.map((s) => s.attributeUuid).sort()).toEqual(['a-1', 'a-2']);
+    expect(misp.attribute('a-2')!.Tag!.map((t) => t.name)).toContain('iocflow:score="50"');
+  });
+
+  test('a second cycle delivers nothing', async () => {
+    const before = {
+      hec: hec.events.length,
+      sentinel: sentinel.uploads,
+      falcon: falconWrites(),
+      misp: misp.sightings.length,
+    };
+    const report = await pipeline.runCycle();
+    expect(report.sinks.every((s) => s.delivered === 0 && s.batches === 0)).toBe(true);
+    expect({
+      hec: hec.events.length,
+      sentinel: sentinel.uploads,
+      falcon: falconWrites(),
+      misp: misp.sightings.length,
+    }).toEqual(before);
+  });
+
+  test('a re-scored IOC is updated once and a dropped one withdrawn once', async () => {
+    // A re-enrichment's outcome, recorded as the scorer would: one IOC drops to 80, one to 30.
+    const db = pipeline.store.db;
+    const thresholds = sinkThresholds(pipeline.config);
+    const score = (reliability: number) =>
+      computeScore({ sightings: [{ source: 'c2-blocklist', reliability }] }, SCORE_EQUALS_RELIABILITY);
+    recordScore(db, findIoc(db, 'ipv4:185.220.101.47')!.id, score(80), thresholds, 'rescore', Date.now());
+    recordScore(db, findIoc(db, 'ipv4:45.155.205.233')!.id, score(30), thresholds, 'rescore', Date.now());
+    const hecBefore = hec.events.length;
+    await pipeline.runCycle();
+    await pipeline.runCycle();
+
+    expect(hec.events.slice(hecBefore).map((e) => [e.event.value, e.event.action])).toEqual([
+      ['185.220.101.47', 'add'],
+      ['45.155.205.233', 'withdraw'],
+    ]);
+    const stix = (v: string) => sentinel.indicators.get(`iocflow|${stixIndicatorId(`ipv4:${v}`)}`)!;
+    expect(stix('185.220.101.47')).toMatchObject({ object: { confidence: 80 } });
+    expect(stix('45.155.205.233').object.revoked).toBe(true);
+    expect(sentinel.active()).toHaveLength(AT_THRESHOLD - 1);
+    expect(falcon.find('ipv4', '185.220.101.47')).toMatchObject({ severity: 'high' });
+    expect(falcon.find('ipv4', '45.155.205.233')).toBeUndefined();
+    expect(misp.attribute('a-1')!.Tag!.map((t) => t.name)).toEqual([
+      'iocflow:score="80"',
+      'iocflow:severity="high"',
+    ]);
+    // The update is one more sighting of a-1, at the IOC's later last-seen time.
+    expect(misp.sightings.map((s) => s.attributeUuid).sort()).toEqual(['a-1', 'a-1', 'a-2']);
+  });
+});

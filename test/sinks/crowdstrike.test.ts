@@ -1,0 +1,140 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import { configSchema } from '../../src/config/index.js';
+import { AuthRejectedError, RateLimitedError } from '../../src/http/failures.js';
+import { createSink, TokenCache } from '../../src/sinks/index.js';
+import type { Store } from '../../src/store/index.js';
+import { startCrowdStrikeFake, type FalconFake } from '../fakes/crowdstrike.js';
+import { tempStore } from '../support/store.js';
+import { crashingOn, drain, http, ipv4s, queue, rescore } from './support.js';
+
+let store: Store & { dir: string };
+let fake: FalconFake;
+afterEach(async () => {
+  store?.close();
+  await fake?.close();
+});
+
+function falcon(extra: Record<string, unknown> = {}, tokens = new TokenCache()) {
+  const config = configSchema.parse({
+    sinks: {
+      cs: {
+        type: 'crowdstrike',
+        baseUrl: fake.url,
+        clientId: 'client-1',
+        clientSecret: 'right-secret',
+        ...extra,
+      },
+    },
+  });
+  return createSink('cs', config.sinks.cs!, { http, tokens });
+}
+
+const SHA = 'a'.repeat(64);
+
+describe('crowdstrike sink', () => {
+  test('creates indicators with action and severity from the score; unsupported types are rejected', async () => {
+    fake = await startCrowdStrikeFake({ clients: { 'client-1': 'right-secret' } });
+    store = tempStore();
+    queue(
+      store,
+      [...ipv4s(3), { type: 'sha256', value: SHA, score: 95 }, { type: 'url', value: 'http://x.example/a' }],
+      'cs',
+    );
+    expect(await drain(falcon({ preventAt: 90, tags: ['iocflow'] }), store)).toMatchObject({
+      delivered: 4,
+      rejected: 1,
+    });
+    expect(fake.indicators.size).toBe(4);
+    expect(fake.find('sha256', SHA)).toMatchObject({
+      action: 'prevent',
+      severity: 'critical',
+      applied_globally: true,
+    });
+    expect(fake.find('ipv4', '45.0.0.0')).toMatchObject({
+      action: 'detect',
+      severity: 'critical',
+      platforms: ['windows', 'mac', 'linux'],
+      source: 'iocflow',
+      tags: ['iocflow'],
+    });
+    expect(fake.tokensIssued).toBe(1);
+  });
+
+  test('a re-score patches the same indicator, a withdrawal deletes it; nothing is sent twice', async () => {
+    fake = await startCrowdStrikeFake({ clients: { 'client-1': 'right-secret' } });
+    store = tempStore();
+    const [a, b] = ipv4s(2);
+    queue(store, [a!, b!], 'cs');
+    const tokens = new TokenCache();
+    await drain(falcon({}, tokens), store);
+    rescore(store, { ...a!, score: 75 }, 'cs');
+    rescore(store, { ...b!, score: 10 }, 'cs');
+    expect(await drain(falcon({}, tokens), store)).toMatchObject({ delivered: 2 });
+    expect(fake.indicators.size).toBe(1);
+    expect(fake.find('ipv4', a!.value)).toMatchObject({ severity: 'high' });
+    expect(fake.requests.filter((r) => r.method === 'PATCH')).toHaveLength(1);
+    expect(fake.requests.filter((r) => r.method === 'DELETE')).toHaveLength(1);
+    const before = fake.requests.length;
+    expect(await drain(falcon({}, tokens), store)).toMatchObject({ delivered: 0, batches: 0 });
+    expect(fake.requests.length).toBe(before);
+    expect(tokens.fetched).toBe(1);
+  });
+
+  test('a duplicate on create (created meanwhile elsewhere) becomes an update', async () => {
+    fake = await startCrowdStrikeFake({ clients: { 'client-1': 'right-secret' } });
+    store = tempStore();
+    const iocs = ipv4s(3);
+    queue(store, iocs, 'cs');
+    fake.raceValues.add(iocs[1]!.value);
+    expect(await drain(falcon(), store)).toMatchObject({ delivered: 3, rejected: 0 });
+    expect(fake.indicators.size).toBe(3);
+    expect(fake.find('ipv4', iocs[1]!.value)).toMatchObject({ source: 'iocflow', action: 'detect' });
+  });
+
+  test('a per-indicator error rejects that indicator only', async () => {
+    fake = await startCrowdStrikeFake({ clients: { 'client-1': 'right-secret' } });
+    store = tempStore();
+    const iocs = ipv4s(4);
+    queue(store, iocs, 'cs');
+    fake.rejectValues.add(iocs[2]!.value);
+    expect(await drain(falcon(), store)).toMatchObject({ delivered: 3, rejected: 1 });
+    const row = store.sqlite.prepare("select message from deliveries where outcome = 'rejected'").get();
+    expect(row).toEqual({ message: `CrowdStrike: value ${iocs[2]!.value} is on an exclusion list` });
+  });
+
+  test('a wrong secret is an auth failure naming the config key; an expired token is refreshed', async () => {
+    fake = await startCrowdStrikeFake({ clients: { 'client-1': 'other' } });
+    store = tempStore();
+    queue(store, ipv4s(2), 'cs');
+    const err = await drain(falcon(), store).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthRejectedError);
+    expect((err as Error).message).toContain('sinks.cs.clientSecret');
+    await fake.close();
+
+    fake = await startCrowdStrikeFake({ clients: { 'client-1': 'right-secret' } });
+    const tokens = new TokenCache();
+    await drain(falcon({}, tokens), store);
+    rescore(store, { ...ipv4s(1)[0]!, score: 80 }, 'cs');
+    fake.revokeTokens();
+    expect(await drain(falcon({}, tokens), store)).toMatchObject({ delivered: 1 });
+    expect(fake.tokensIssued).toBe(2);
+  });
+
+  test('429 waits until X-Ratelimit-Retryafter', async () => {
+    fake = await startCrowdStrikeFake({ clients: { 'client-1': 'right-secret' }, perMinute: 1 });
+    store = tempStore();
+    queue(store, ipv4s(2), 'cs');
+    const err = await drain(falcon(), store).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RateLimitedError);
+    expect((err as RateLimitedError).retryAfterMs).toBeGreaterThan(50_000);
+  });
+
+  test('a crash between create and marking updates on the retry: each IOC once', async () => {
+    fake = await startCrowdStrikeFake({ clients: { 'client-1': 'right-secret' } });
+    store = tempStore();
+    queue(store, ipv4s(30), 'cs');
+    await expect(drain(crashingOn(falcon(), 2), store, 10)).rejects.toThrow('worker killed');
+    expect(await drain(falcon(), store, 10)).toMatchObject({ delivered: 20, pending: 0 });
+    expect(fake.indicators.size).toBe(30);
+  });
+});

@@ -1,17 +1,13 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
-import { computeScore } from '../../src/scoring/index.js';
-import { sinkThresholds } from '../../src/pipeline/score.js';
+import { scoreAndRecord } from '../../src/pipeline/score.js';
 import { stixIndicatorId } from '../../src/sinks/stix-indicator.js';
-import { findIoc, recordScore } from '../../src/store/index.js';
 import { startCrowdStrikeFake, type FalconFake } from '../fakes/crowdstrike.js';
 import { startMispFake, type MispFake } from '../fakes/misp.js';
 import { startSentinelFake, type SentinelFake } from '../fakes/sentinel.js';
 import { startSplunkHecFake, type HecFake } from '../fakes/splunk-hec.js';
 import { copySampleFeeds, SAMPLE_SOURCES, startPipeline, type Pipeline } from '../support/pipeline.js';
-import { scoringSchema } from '../../src/config/scoring.js';
-
-/** Scores equal to the source's reliability, so thresholds read plainly. */
-const SCORE_EQUALS_RELIABILITY = scoringSchema.parse({ weights: { source: 1 } });
 
 /** The blocklist's 16 distinct IOCs score 85 or 91; of them Falcon takes all but 3 URLs and 1 SHA-1. */
 const AT_THRESHOLD = 16;
@@ -88,6 +84,18 @@ describe('a cycle delivering to Splunk HEC, Sentinel, CrowdStrike and MISP', () 
     await Promise.all([hec?.close(), sentinel?.close(), falcon?.close(), misp?.close()]);
   });
 
+  const scoreOf = (value: string) =>
+    (pipeline.store.sqlite.prepare('select score from iocs where value = ?').get(value) as { score: number })
+      .score;
+  const confidenceOf = (value: string) =>
+    (
+      pipeline.store.sqlite
+        .prepare(
+          'select s.confidence from scores s join iocs i on i.id = s.ioc_id where i.value = ? order by s.version desc',
+        )
+        .get(value) as { confidence: number }
+    ).confidence;
+
   const falconWrites = () =>
     falcon.requests.filter((r) => r.method !== 'GET' && r.path.startsWith('/iocs')).length;
 
@@ -107,7 +115,9 @@ describe('a cycle delivering to Splunk HEC, Sentinel, CrowdStrike and MISP', () 
     // MISP feedback takes every scored IOC; two came from the MISP event and get a sighting each.
     expect(bySink.feedback!.pending).toBe(0);
     expect(misp.sightings.map((s) => s.attributeUuid).sort()).toEqual(['a-1', 'a-2']);
-    expect(misp.attribute('a-2')!.Tag!.map((t) => t.name)).toContain('iocflow:score="50"');
+    expect(misp.attribute('a-2')!.Tag!.map((t) => t.name)).toContain(
+      `iocflow:score="${scoreOf('91.92.109.99')}"`,
+    );
   });
 
   test('a second cycle delivers nothing', async () => {
@@ -128,13 +138,30 @@ describe('a cycle delivering to Splunk HEC, Sentinel, CrowdStrike and MISP', () 
   });
 
   test('a re-scored IOC is updated once and a dropped one withdrawn once', async () => {
-    // A re-enrichment's outcome, recorded as the scorer would: one IOC drops to 80, one to 30.
+    // The blocklist now reports both with confidence 30, and a re-enrichment scores them through the real
+    // scoring step: 185.220.101.47 stays above 70 (two other sources vouch for it), 45.155.205.233 drops.
     const db = pipeline.store.db;
-    const thresholds = sinkThresholds(pipeline.config);
-    const score = (reliability: number) =>
-      computeScore({ sightings: [{ source: 'c2-blocklist', reliability }] }, SCORE_EQUALS_RELIABILITY);
-    recordScore(db, findIoc(db, 'ipv4:185.220.101.47')!.id, score(80), thresholds, 'rescore', Date.now());
-    recordScore(db, findIoc(db, 'ipv4:45.155.205.233')!.id, score(30), thresholds, 'rescore', Date.now());
+    // The blocklist file stops listing them, or the next cycle's collect would restore its plain sighting.
+    const feed = join(pipeline.dir, 'c2-blocklist.txt');
+    writeFileSync(
+      feed,
+      readFileSync(feed, 'utf8')
+        .split('\n')
+        .filter((line) => !/^(185\.220\.101\.47|45\.155\.205\.233)\b/.test(line))
+        .join('\n'),
+    );
+    pipeline.store.sqlite
+      .prepare(
+        `update sightings set confidence = 30 where source = 'c2-blocklist'
+           and ioc_id in (select id from iocs where value in ('185.220.101.47', '45.155.205.233'))`,
+      )
+      .run();
+    for (const value of ['185.220.101.47', '45.155.205.233']) {
+      scoreAndRecord(db, pipeline.config, `ipv4:${value}`, 'rescore', Date.now());
+    }
+    const kept = scoreOf('185.220.101.47');
+    expect(kept).toBeGreaterThanOrEqual(70);
+    expect(scoreOf('45.155.205.233')).toBeLessThan(70);
     const hecBefore = hec.events.length;
     await pipeline.runCycle();
     await pipeline.runCycle();
@@ -144,14 +171,14 @@ describe('a cycle delivering to Splunk HEC, Sentinel, CrowdStrike and MISP', () 
       ['45.155.205.233', 'withdraw'],
     ]);
     const stix = (v: string) => sentinel.indicators.get(`iocflow|${stixIndicatorId(`ipv4:${v}`)}`)!;
-    expect(stix('185.220.101.47')).toMatchObject({ object: { confidence: 80 } });
+    expect(stix('185.220.101.47')).toMatchObject({ object: { confidence: confidenceOf('185.220.101.47') } });
     expect(stix('45.155.205.233').object.revoked).toBe(true);
     expect(sentinel.active()).toHaveLength(AT_THRESHOLD - 1);
     expect(falcon.find('ipv4', '185.220.101.47')).toMatchObject({ severity: 'high' });
     expect(falcon.find('ipv4', '45.155.205.233')).toBeUndefined();
     expect(misp.attribute('a-1')!.Tag!.map((t) => t.name)).toEqual([
-      'iocflow:score="80"',
-      'iocflow:severity="high"',
+      `iocflow:score="${kept}"`,
+      `iocflow:severity="${kept >= 90 ? 'critical' : 'high'}"`,
     ]);
     // The update is one more sighting of a-1, at the IOC's later last-seen time.
     expect(misp.sightings.map((s) => s.attributeUuid).sort()).toEqual(['a-1', 'a-1', 'a-2']);

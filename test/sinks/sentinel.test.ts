@@ -72,7 +72,7 @@ describe('sentinel sink', () => {
       spec_version: '2.1',
       pattern: "[ipv4-addr:value = '45.0.0.1']",
       pattern_type: 'stix',
-      confidence: 90,
+      confidence: 35, // the evidence behind the score: one source
       labels: ['feed'],
     });
     expect(await drain(sentinel({}, tokens), store)).toMatchObject({ delivered: 0, batches: 0 });
@@ -91,7 +91,7 @@ describe('sentinel sink', () => {
     await drain(sentinel(), store);
     const objectOf = (v: string) => fake.indicators.get(`iocflow|${stixIndicatorId(`ipv4:${v}`)}`)!;
     expect(fake.indicators.size).toBe(2);
-    expect(objectOf(a!.value)).toMatchObject({ versions: 2, object: { confidence: 80 } });
+    expect(objectOf(a!.value)).toMatchObject({ versions: 2, object: { confidence: 35 } });
     expect(objectOf(b!.value)).toMatchObject({ versions: 2, object: { revoked: true } });
     expect(fake.active()).toHaveLength(1);
   });

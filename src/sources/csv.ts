@@ -1,16 +1,9 @@
 import type { SourceConfigOf } from '../config/index.js';
-import {
-  blankToUndefined,
-  lineCursor,
-  pagesOfLines,
-  readDelimited,
-  splitTags,
-  type Row,
-} from './delimited.js';
-import { documentMemory, openDocument, openFile, type OpenedDocument } from './document.js';
+import { blankToUndefined, pagesOfLines, readDelimited, splitTags, type Row } from './delimited.js';
+import { documentSource, openDocument, openFile } from './document.js';
 import type { PageBuilder } from './pages.js';
 import { savedFileSettings, settingsOf, type SourceSettings } from './settings.js';
-import type { Source, SourceContext, SourcePage, SourcePull } from './types.js';
+import type { Source, SourcePage } from './types.js';
 
 type CsvConfig = SourceConfigOf<'csv'>;
 export type CsvMapping = Pick<
@@ -30,28 +23,14 @@ export const DEFAULT_CSV_MAPPING: CsvMapping = {
 /** A CSV feed from a file or URL with a configured column mapping; the cursor is the last line read. */
 export function csvSource(name: string, config: CsvConfig): Source {
   const settings = settingsOf(name, 'CSV feed', config);
-  return {
+  return documentSource(
     name,
     config,
-    pull(context: SourceContext): SourcePull {
-      let opened: OpenedDocument | undefined;
-      let truncated = false;
-      return {
-        pages: (async function* () {
-          opened = await openDocument(context, settings, config);
-          if (opened.status === 'unchanged') return;
-          yield* csvPages(
-            settings,
-            config,
-            opened.body,
-            lineCursor(context.resumeFrom),
-            () => (truncated = true),
-          );
-        })(),
-        memory: () => documentMemory(context.memory, opened, truncated),
-      };
-    },
-  };
+    settings,
+    (context) => openDocument(context, settings, config),
+    (pageSettings, body, skipThrough, onTruncated) =>
+      csvPages(pageSettings, config, body, skipThrough, onTruncated),
+  );
 }
 
 /** `iocflow parse --format csv PATH`, with the default mapping. */

@@ -1,8 +1,10 @@
 import { open } from 'node:fs/promises';
 import type { SourceMemory } from '../store/source-state.js';
+import { lineCursor } from './delimited.js';
 import { openResponse } from './http.js';
-import type { SourceSettings } from './settings.js';
-import type { SourceContext } from './types.js';
+import { savedFileSettings, type SourceSettings } from './settings.js';
+import type { Source, SourceContext, SourcePage, SourcePull } from './types.js';
+import type { SourceConfig } from '../config/index.js';
 
 /** Where a one-document source reads from: exactly one of the two (the config schema enforces it). */
 export interface Location {
@@ -62,4 +64,51 @@ export async function openFile(
     );
   }
   return handle.createReadStream(signal ? { signal } : {});
+}
+
+/** Parses a document as it streams into pages, skipping the first `skipThrough` records a resumed pull already stored. */
+export type DocumentPages = (
+  settings: SourceSettings,
+  body: AsyncIterable<Buffer>,
+  skipThrough: number,
+  onTruncated: () => void,
+) => AsyncGenerator<SourcePage>;
+
+/**
+ * A source that reads one whole document per pull (a file, or a URL fetched conditionally: an unchanged
+ * feed costs one 304 and yields nothing), parsed as it streams. The cursor counts the records read, so a
+ * retried pull skips what the last attempt stored; the validators are remembered only after a complete
+ * read.
+ */
+export function documentSource(
+  name: string,
+  config: SourceConfig,
+  settings: SourceSettings,
+  open: (context: SourceContext) => Promise<OpenedDocument>,
+  pagesOf: DocumentPages,
+): Source {
+  return {
+    name,
+    config,
+    pull(context: SourceContext): SourcePull {
+      let opened: OpenedDocument | undefined;
+      let truncated = false;
+      return {
+        pages: (async function* () {
+          opened = await open(context);
+          if (opened.status === 'unchanged') return;
+          yield* pagesOf(settings, opened.body, lineCursor(context.resumeFrom), () => (truncated = true));
+        })(),
+        memory: () => documentMemory(context.memory, opened, truncated),
+      };
+    },
+  };
+}
+
+/** A saved response, read by `iocflow parse` through the same parser as the live source. */
+export function savedDocument(service: string, pagesOf: DocumentPages) {
+  return async function* (path: string): AsyncGenerator<SourcePage> {
+    const settings = savedFileSettings(path, service);
+    yield* pagesOf(settings, await openFile(settings, path), 0, () => {});
+  };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { SourceConfigOf } from '../config/index.js';
-import { abusechExportSource, savedExport, type ExportPages } from './abusech.js';
+import { abusechExportSource } from './abusech.js';
+import { savedDocument, type DocumentPages } from './document.js';
 import { pagesOfLines } from './delimited.js';
 import { hasBadUtf8, numberedJson } from './json-stream.js';
 import { describeZodError } from './pages.js';
@@ -22,7 +23,7 @@ const feodoEntry = z.object({
   malware: z.string().nullish(),
 });
 
-export const feodoPages: ExportPages = (settings, body, skipThrough, onTruncated) =>
+export const feodoPages: DocumentPages = (settings, body, skipThrough, onTruncated) =>
   pagesOfLines(
     settings,
     numberedJson(settings.name, body, ['$.*']),
@@ -49,4 +50,4 @@ export const feodoPages: ExportPages = (settings, body, skipThrough, onTruncated
     'item',
   );
 
-export const readFeodoFile = savedExport('Feodo Tracker', feodoPages);
+export const readFeodoFile = savedDocument('Feodo Tracker', feodoPages);

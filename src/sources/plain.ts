@@ -1,9 +1,9 @@
 import type { SourceConfigOf } from '../config/index.js';
-import { pagesOfLines, lineCursor } from './delimited.js';
-import { documentMemory, openDocument, openFile, type Location, type OpenedDocument } from './document.js';
+import { pagesOfLines } from './delimited.js';
+import { documentSource, openDocument, savedDocument, type Location } from './document.js';
 import { looksLikeHtml, readLines, type Line } from './lines.js';
-import { savedFileSettings, settingsOf, type SourceSettings } from './settings.js';
-import type { Source, SourceContext, SourcePage, SourcePull } from './types.js';
+import { settingsOf, type SourceSettings } from './settings.js';
+import type { Source, SourcePage } from './types.js';
 
 type PlainConfig = SourceConfigOf<'plain'>;
 
@@ -13,29 +13,17 @@ type PlainConfig = SourceConfigOf<'plain'>;
  */
 export function plainSource(name: string, config: PlainConfig): Source {
   const settings = settingsOf(name, 'plain feed', config);
-  return {
+  return documentSource(
     name,
     config,
-    pull(context: SourceContext): SourcePull {
-      let opened: OpenedDocument | undefined;
-      let truncated = false;
-      return {
-        pages: (async function* () {
-          opened = await openDocument(context, settings, config satisfies Location);
-          if (opened.status === 'unchanged') return;
-          yield* plainPages(settings, opened.body, lineCursor(context.resumeFrom), () => (truncated = true));
-        })(),
-        memory: () => documentMemory(context.memory, opened, truncated),
-      };
-    },
-  };
+    settings,
+    (context) => openDocument(context, settings, config satisfies Location),
+    plainPages,
+  );
 }
 
 /** `iocflow parse --format plain PATH`. */
-export async function* readPlainFile(path: string): AsyncGenerator<SourcePage> {
-  const settings = savedFileSettings(path, 'plain feed');
-  yield* plainPages(settings, await openFile(settings, path), 0, () => {});
-}
+export const readPlainFile = savedDocument('plain feed', plainPages);
 
 function plainPages(
   settings: SourceSettings,

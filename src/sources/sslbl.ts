@@ -1,5 +1,6 @@
 import type { SourceConfigOf } from '../config/index.js';
-import { abusechExportSource, readAbusechCsv, savedExport, type ExportPages } from './abusech.js';
+import { abusechExportSource, readAbusechCsv } from './abusech.js';
+import { savedDocument, type DocumentPages } from './document.js';
 import { blankToUndefined, pagesOfLines } from './delimited.js';
 import type { Source } from './types.js';
 
@@ -13,7 +14,7 @@ export function sslblSource(name: string, config: SourceConfigOf<'sslbl'>): Sour
   return abusechExportSource(name, config, 'SSLBL', sslblPages);
 }
 
-export const sslblPages: ExportPages = (settings, body, skipThrough, onTruncated) =>
+export const sslblPages: DocumentPages = (settings, body, skipThrough, onTruncated) =>
   pagesOfLines(
     settings,
     readAbusechCsv(settings, body),
@@ -49,4 +50,4 @@ export const sslblPages: ExportPages = (settings, body, skipThrough, onTruncated
     onTruncated,
   );
 
-export const readSslblFile = savedExport('SSLBL', sslblPages);
+export const readSslblFile = savedDocument('SSLBL', sslblPages);

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import type { SourceConfigOf } from '../config/index.js';
-import { lineCursor, pagesOfLines } from './delimited.js';
-import { documentMemory, openDocument, openFile, type OpenedDocument } from './document.js';
+import { pagesOfLines } from './delimited.js';
+import { documentSource, openDocument, openFile } from './document.js';
 import { hasBadUtf8, numberedJson } from './json-stream.js';
 import { describeZodError, type PageBuilder } from './pages.js';
 import { savedFileSettings, settingsOf, type SourceSettings } from './settings.js';
 import { parseStixPattern } from './stix-pattern.js';
-import type { Source, SourceContext, SourcePage, SourcePull } from './types.js';
+import type { Source, SourcePage } from './types.js';
 
 /**
  * A STIX 2.1 bundle from a file or URL, streamed object by object (`$.objects.*`), so a bundle of 100,000
@@ -15,24 +15,14 @@ import type { Source, SourceContext, SourcePage, SourcePull } from './types.js';
  */
 export function stixSource(name: string, config: SourceConfigOf<'stix'>): Source {
   const settings = settingsOf(name, 'STIX bundle', config);
-  return {
+  return documentSource(
     name,
     config,
-    pull(context: SourceContext): SourcePull {
-      let opened: OpenedDocument | undefined;
-      let truncated = false;
-      return {
-        pages: (async function* () {
-          opened = await openDocument(context, settings, config, {
-            accept: 'application/stix+json, application/json',
-          });
-          if (opened.status === 'unchanged') return;
-          yield* bundlePages(settings, opened.body, lineCursor(context.resumeFrom), () => (truncated = true));
-        })(),
-        memory: () => documentMemory(context.memory, opened, truncated),
-      };
-    },
-  };
+    settings,
+    (context) =>
+      openDocument(context, settings, config, { accept: 'application/stix+json, application/json' }),
+    bundlePages,
+  );
 }
 
 function bundlePages(

@@ -1,5 +1,6 @@
 import type { SourceConfigOf } from '../config/index.js';
-import { abusechExportSource, field, readAbusechCsv, savedExport, type ExportPages } from './abusech.js';
+import { abusechExportSource, field, readAbusechCsv } from './abusech.js';
+import { savedDocument, type DocumentPages } from './document.js';
 import { blankToUndefined, pagesOfLines, splitTags } from './delimited.js';
 import type { Source } from './types.js';
 
@@ -18,7 +19,7 @@ export function urlhausSource(name: string, config: UrlhausConfig): Source {
  * An `offline` URL no longer serves malware: by default it is skipped and counted (`skipped.offline` in the
  * report) rather than stored as a fresh threat; `offline: tag` keeps it tagged `urlhaus:offline`.
  */
-export function urlhausPages(offline: UrlhausConfig['offline']): ExportPages {
+export function urlhausPages(offline: UrlhausConfig['offline']): DocumentPages {
   return (settings, body, skipThrough, onTruncated) =>
     pagesOfLines(
       settings,
@@ -52,4 +53,4 @@ export function urlhausPages(offline: UrlhausConfig['offline']): ExportPages {
     );
 }
 
-export const readUrlhausFile = savedExport('URLhaus', urlhausPages('skip'));
+export const readUrlhausFile = savedDocument('URLhaus', urlhausPages('skip'));

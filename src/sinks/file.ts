@@ -2,6 +2,7 @@ import { mkdir, open, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { SinkConfig } from '../config/index.js';
 import type { DeliveryItem } from '../store/index.js';
+import { deliveryRecord } from './record.js';
 import type { SendResult, Sink, SinkContext } from './types.js';
 
 type FileConfig = Extract<SinkConfig, { type: 'file' }>;
@@ -31,33 +32,13 @@ export function fileSink(name: string, config: FileConfig): Sink {
       context.writeInflight({ offset } satisfies FileInflight);
       const handle = await open(config.path, 'a');
       try {
-        await handle.write(batch.map((item) => JSON.stringify(toRecord(item)) + '\n').join(''));
+        await handle.write(batch.map((item) => JSON.stringify(deliveryRecord(item)) + '\n').join(''));
         await handle.sync();
       } finally {
         await handle.close();
       }
       return { accepted: batch.map((item) => item.outboxId), rejected: [] };
     },
-  };
-}
-
-function toRecord(item: DeliveryItem) {
-  return {
-    delivery_id: item.deliveryId,
-    action: item.action,
-    type: item.type,
-    value: item.value,
-    score: item.score,
-    severity: item.severity,
-    confidence: item.confidence,
-    score_version: item.scoreVersion,
-    sources: item.sources,
-    tags: item.tags,
-    evidence: item.evidence,
-    explanation: item.explanation,
-    expires_at: item.expiresAt === null ? null : new Date(item.expiresAt).toISOString(),
-    first_seen: new Date(item.firstSeen).toISOString(),
-    last_seen: new Date(item.lastSeen).toISOString(),
   };
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deliveryRecord } from './record.js';
 import type { SinkConfig } from '../config/index.js';
 import { AuthRejectedError, RequestRejectedError, UnavailableError } from '../http/failures.js';
 import type { DeliveryItem } from '../store/index.js';
@@ -38,7 +39,12 @@ interface HecInflight {
   acked: number[];
 }
 
-/** The event for one delivery; `action` reads as `add` or `withdraw` in SPL. */
+/** `add` or `withdraw`: how an action reads in SPL. */
+function splAction(item: DeliveryItem): 'add' | 'withdraw' {
+  return item.action === 'upsert' ? 'add' : 'withdraw';
+}
+
+/** The event for one delivery. */
 export function hecEvent(item: DeliveryItem, config: HecConfig) {
   return {
     // The score version's time: a duplicate of a delivery is the same event, byte for byte.
@@ -47,24 +53,8 @@ export function hecEvent(item: DeliveryItem, config: HecConfig) {
     source: config.source,
     sourcetype: config.sourcetype,
     ...(config.index ? { index: config.index } : {}),
-    event: {
-      action: item.action === 'upsert' ? 'add' : 'withdraw',
-      delivery_id: item.deliveryId,
-      type: item.type,
-      value: item.value,
-      score: item.score,
-      severity: item.severity,
-      confidence: item.confidence,
-      score_version: item.scoreVersion,
-      explanation: item.explanation,
-      sources: item.sources,
-      tags: item.tags,
-      evidence: item.evidence,
-      first_seen: new Date(item.firstSeen).toISOString(),
-      last_seen: new Date(item.lastSeen).toISOString(),
-      expires_at: item.expiresAt === null ? null : new Date(item.expiresAt).toISOString(),
-    },
-    fields: { delivery_id: item.deliveryId, action: item.action === 'upsert' ? 'add' : 'withdraw' },
+    event: { ...deliveryRecord(item), action: splAction(item) },
+    fields: { delivery_id: item.deliveryId, action: splAction(item) },
   };
 }
 

@@ -13,7 +13,11 @@ import {
 import { ipv6ToBigInt, plainIpv6Value, strictIpv4Value } from '../../src/ioc/ip.js';
 
 // Canonical values of every type, built from parts so that they are valid by construction.
-const label = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,12}[a-z0-9])?$/);
+// Hyphens in the third and fourth places are reserved for A-labels (`xn--…`, RFC 5891): a generated
+// `xn--0` is not a canonical label but invalid punycode, which the normaliser rightly rejects.
+const label = fc
+  .stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,12}[a-z0-9])?$/)
+  .filter((l) => l.slice(2, 4) !== '--');
 const suffix = fc.constantFrom('com', 'net', 'org', 'de', 'co.uk', 'io', 'ru', 'xn--p1ai');
 const domain = fc
   .tuple(fc.array(label, { minLength: 1, maxLength: 3 }), suffix)

@@ -4,9 +4,9 @@ import { durationMs } from '../config/primitives.js';
 import { describeLookup, type Enricher, type Lookup } from '../enrichers/index.js';
 import type { Pacer } from '../enrichers/pacer.js';
 import { RateLimitedError } from '../http/failures.js';
-import type { IocType } from '../ioc/index.js';
+import { parseKey, type IocType } from '../ioc/index.js';
 import {
-  findIoc,
+  iocIdOf,
   markVendorExhausted,
   readEnrichments,
   recordGap,
@@ -46,14 +46,16 @@ export async function enrichWithVendor(
   const { db, enricher, now } = deps;
   const vendor = enricher.vendor;
   const settings = deps.config.enrichers[vendor];
-  const ioc = findIoc(db, key);
-  if (!ioc || !settings)
+  // The key names the indicator; only the row id comes from the store (sightings are not needed here).
+  const indicator = parseKey(key);
+  const iocId = iocIdOf(db, key);
+  if (iocId === undefined || !settings)
     throw new Error(
-      `cannot enrich ${key} with ${vendor}: ${ioc ? 'vendor not configured' : 'IOC not in the store'}`,
+      `cannot enrich ${key} with ${vendor}: ${iocId === undefined ? 'IOC not in the store' : 'vendor not configured'}`,
     );
 
-  const cached = readEnrichments(db, ioc.id).find((e) => e.vendor === vendor);
-  const ttl = durationMs(settings.ttl[ioc.type as Exclude<IocType, 'cidr' | 'email'>]);
+  const cached = readEnrichments(db, iocId).find((e) => e.vendor === vendor);
+  const ttl = durationMs(settings.ttl[indicator.type as Exclude<IocType, 'cidr' | 'email'>]);
   if (!force && cached?.fetchedAt != null && cached.lookup && now() - cached.fetchedAt < ttl) {
     return {
       vendor,
@@ -65,22 +67,22 @@ export async function enrichWithVendor(
 
   if (!reserveVendorCall(db, vendor, settings.dailyBudget, now())) {
     const reason = `daily budget of ${settings.dailyBudget} calls spent`;
-    recordGap(db, ioc.id, vendor, reason, now());
+    recordGap(db, iocId, vendor, reason, now());
     return { vendor, status: 'skipped', reason };
   }
   let lookup: Lookup;
   try {
     await deps.pacer?.wait(deps.signal);
-    lookup = await enricher.lookup({ type: ioc.type as IocType, value: ioc.value }, deps.signal);
+    lookup = await enricher.lookup(indicator, deps.signal);
   } catch (err) {
     if (err instanceof RateLimitedError && (err.retryAfterMs ?? 0) > MAX_RETRY_AFTER_MS) {
       markVendorExhausted(db, vendor, now());
       const reason = `quota spent (vendor asks to wait ${Math.round((err.retryAfterMs ?? 0) / 60_000)} min)`;
-      recordGap(db, ioc.id, vendor, reason, now());
+      recordGap(db, iocId, vendor, reason, now());
       return { vendor, status: 'skipped', reason };
     }
     throw err;
   }
-  storeLookup(db, ioc.id, vendor, lookup, now());
+  storeLookup(db, iocId, vendor, lookup, now());
   return { vendor, status: 'fetched', outcome: lookup.outcome, brief: describeLookup(vendor, lookup) };
 }

@@ -17,6 +17,11 @@ export interface IocRecord {
   sightings: { source: string; sourceRef: string; tags: string[]; confidence: number | null }[];
 }
 
+/** The row id of an IOC, without its sightings: what a vendor lookup needs on its hot path. */
+export function iocIdOf(db: StoreDb, key: string): number | undefined {
+  return db.select({ id: iocs.id }).from(iocs).where(eq(iocs.key, key)).get()?.id;
+}
+
 export function findIoc(db: StoreDb, key: string): IocRecord | undefined {
   const row = db.select().from(iocs).where(eq(iocs.key, key)).get();
   if (!row) return undefined;

@@ -1,4 +1,5 @@
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import type { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,28 +10,46 @@ import { PROJECT_ROOT } from '../../src/project-root.js';
 const HISTORIES = join(PROJECT_ROOT, 'test', 'histories');
 const WORKFLOWS = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
-describe('recorded workflow histories', () => {
-  test('every committed history replays against the current workflow code', async () => {
-    const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
-    const histories = files.map((file) => ({
-      workflowId: file,
-      history: historyFromJSON(JSON.parse(readFileSync(join(HISTORIES, file), 'utf8'))),
-    }));
-    const types = new Set(
-      histories.map(
-        (h) => h.history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name,
-      ),
-    );
-    // Both workflow types must be covered, or a change to one of them would go untested.
-    expect([...types].sort()).toEqual(['EnrichIoc', 'IngestCycle']);
+type History = temporal.api.history.v1.IHistory;
 
-    const outcomes: { file: string; error?: string }[] = [];
+/** Every recorded history, as `<set>/<scenario>.json`: one set per version of the workflow code. */
+function recorded(): { name: string; history: History }[] {
+  return readdirSync(HISTORIES, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .flatMap((set) =>
+      readdirSync(join(HISTORIES, set.name))
+        .filter((file) => file.endsWith('.json'))
+        .map((file) => `${set.name}/${file}`),
+    )
+    .sort()
+    .map((name) => ({
+      name,
+      history: historyFromJSON(JSON.parse(readFileSync(join(HISTORIES, name), 'utf8'))),
+    }));
+}
+
+const typeOf = (h: History) => h.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
+
+describe('recorded workflow histories', () => {
+  const histories = recorded();
+
+  test('cover both workflows and the runs that matter: continue-as-new, a signal, a failed vendor', () => {
+    expect(new Set(histories.map((h) => typeOf(h.history)))).toEqual(new Set(['EnrichIoc', 'IngestCycle']));
+    const has = (pick: (e: temporal.api.history.v1.IHistoryEvent) => unknown) =>
+      histories.filter((h) => h.history.events?.some((e) => pick(e) != null)).map((h) => h.name);
+    expect(has((e) => e.workflowExecutionContinuedAsNewEventAttributes)).not.toEqual([]);
+    expect(has((e) => e.workflowExecutionSignaledEventAttributes)).not.toEqual([]);
+    expect(has((e) => e.activityTaskFailedEventAttributes)).not.toEqual([]);
+  });
+
+  test('every committed history replays against the current workflow code', async () => {
+    const outcomes: { name: string; error?: string }[] = [];
     for await (const result of Worker.runReplayHistories(
       { workflowsPath: WORKFLOWS, replayName: 'iocflow-replay' },
-      histories,
+      histories.map((h) => ({ workflowId: h.name, history: h.history })),
     )) {
-      outcomes.push({ file: result.workflowId, ...(result.error ? { error: String(result.error) } : {}) });
+      outcomes.push({ name: result.workflowId, ...(result.error ? { error: String(result.error) } : {}) });
     }
-    expect(outcomes).toEqual(files.map((file) => ({ file })));
+    expect(outcomes).toEqual(histories.map((h) => ({ name: h.name })));
   });
 });

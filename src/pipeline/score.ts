@@ -1,13 +1,13 @@
 import type { Config } from '../config/index.js';
 import { durationMs } from '../config/primitives.js';
 import { vendorsFor, type VendorName } from '../enrichers/index.js';
-import { computeScore, type ScoreResult, type VendorEvidence } from '../scoring/index.js';
+import { computeScore, nextDecayCheck, type ScoreResult, type VendorEvidence } from '../scoring/index.js';
 import {
   findIoc,
   readEnrichments,
   recordGap,
   recordScore,
-  setEnrichmentDue,
+  setDueTimes,
   type IocRecord,
   type SinkThreshold,
   type StoreDb,
@@ -93,7 +93,10 @@ export function scoreAndRecord(
   const { ioc, result, vendors, fetchedAt } = evaluation;
   for (const gap of gaps) recordGap(db, ioc.id, gap.vendor, gap.reason, now);
   const { version, changed } = recordScore(db, ioc.id, result, sinkThresholds(config), cycleId, now);
-  setEnrichmentDue(db, ioc.id, nextEnrichmentDue(config, ioc.type, vendors, fetchedAt, now));
+  setDueTimes(db, ioc.id, {
+    enrichment: nextEnrichmentDue(config, ioc.type, vendors, fetchedAt, now),
+    decay: decayDue(config, ioc.type, ioc.lastSeen, result.score, result.unaged),
+  });
   return { ioc, result, version, changed };
 }
 
@@ -118,6 +121,34 @@ function nextEnrichmentDue(
     due = due === null ? vendorDue : Math.min(due, vendorDue);
   }
   return due;
+}
+
+/**
+ * When the decay step must next look at an IOC whose recorded score is `score`: when ageing can have moved
+ * it (nextDecayCheck), and whether a new sighting, which resets the age, could raise it enough to record.
+ */
+export function decayDue(
+  config: Config,
+  type: string,
+  lastSeen: number,
+  score: number,
+  unaged: number,
+): { at: number; onSighting: boolean } {
+  const thresholds = sinkThresholds(config).map((s) => s.threshold);
+  const delta = config.scoring.redeliverDelta;
+  const fresh = Math.round(unaged);
+  return {
+    at: nextDecayCheck({
+      score,
+      unaged,
+      lastSeen,
+      lifetimeMs: lifetimeMs(config, type),
+      speed: config.scoring.decaySpeed,
+      delta,
+      thresholds,
+    }),
+    onSighting: fresh - score >= delta || thresholds.some((t) => score < t && t <= fresh),
+  };
 }
 
 /** How long after its last sighting an IOC of this type stays alive. */

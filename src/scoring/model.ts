@@ -56,6 +56,8 @@ export interface ScoreResult {
   modelVersion: number;
   /** Contributions in the order applied; their points add up to the score exactly. */
   explanation: Contribution[];
+  /** The exact score (0–100, unrounded) before ageing: what the decay step scales down. */
+  unaged: number;
 }
 
 /** A threat category a tag can name, with how strongly it indicates malice. Order: strongest first. */
@@ -105,6 +107,7 @@ export function computeScore(input: ScoringInput, config: ScoringConfig): ScoreR
       ...result(0, [{ factor: 'allowlisted', input: input.allowlist, points: 0 }]),
       confidence,
       expiresAt,
+      unaged: 0,
     };
   }
   const w = config.weights;
@@ -225,6 +228,7 @@ export function computeScore(input: ScoringInput, config: ScoringConfig): ScoreR
   }
   if (cleanPenalty > 0 && exact > 0)
     add('clean verdict', cleanReasons.join('; '), exact * (1 - cleanPenalty));
+  const unaged = exact * 100;
   if (
     input.lastSeen !== undefined &&
     input.lifetimeMs !== undefined &&
@@ -236,7 +240,35 @@ export function computeScore(input: ScoringInput, config: ScoringConfig): ScoreR
     if (kept < 1)
       add('age', `last seen ${formatDays(age)} ago, lifetime ${formatDays(input.lifetimeMs)}`, exact * kept);
   }
-  return { ...result(shown, [...explanation, ...gaps]), confidence, expiresAt };
+  return { ...result(shown, [...explanation, ...gaps]), confidence, expiresAt, unaged };
+}
+
+/**
+ * The earliest time at which ageing alone can have moved a score enough to matter: `delta` points down
+ * from `score`, below one of the `thresholds` it now reaches, or to 0 at the end of the lifetime. Until
+ * then the decay step can skip the IOC without evaluating it. Errs early by up to a point, never late.
+ */
+export function nextDecayCheck(input: {
+  score: number;
+  unaged: number;
+  lastSeen: number;
+  lifetimeMs: number;
+  speed: number;
+  delta: number;
+  thresholds: readonly number[];
+}): number {
+  const { score, unaged, lastSeen, lifetimeMs, speed } = input;
+  if (score <= 0 || unaged <= 0) return lastSeen + lifetimeMs;
+  // The aged score falls as the exact value drops below each target (+1: half a point of rounding and
+  // half a point of margin); the highest target is met first.
+  const target = Math.max(
+    score - input.delta + 1,
+    ...input.thresholds.filter((t) => t <= score).map((t) => t),
+    0,
+  );
+  if (target >= unaged) return lastSeen;
+  // unaged × (1 − (age/lifetime)^(1/δ)) = target  ⇔  age = lifetime × (1 − target/unaged)^δ
+  return lastSeen + Math.floor(lifetimeMs * Math.pow(1 - target / unaged, speed));
 }
 
 /**
@@ -266,7 +298,10 @@ export function severityOf(score: number): Severity {
   return 'low';
 }
 
-function result(score: number, explanation: Contribution[]): Omit<ScoreResult, 'confidence' | 'expiresAt'> {
+function result(
+  score: number,
+  explanation: Contribution[],
+): Omit<ScoreResult, 'confidence' | 'expiresAt' | 'unaged'> {
   return { score, severity: severityOf(score), modelVersion: MODEL_VERSION, explanation };
 }
 

@@ -32,11 +32,23 @@ export const iocs = sqliteTable(
      * scoring time when a vendor was skipped or unavailable (so the next cycle tries again).
      */
     enrichmentDueAt: integer('enrichment_due_at'),
+    /**
+     * When the decay step must next evaluate the IOC: when ageing alone can first have moved its score
+     * enough to record (see nextDecayCheck), or 0 once its evidence changed. Null: not known yet, look now.
+     * Triggers of migration 0003 set it to 0 when a sighting is added or its tags or confidence change.
+     */
+    decayDueAt: integer('decay_due_at'),
+    /**
+     * Whether a new sighting (age back to 0) could raise the score enough to record; when it could,
+     * recording the sighting sets `decayDueAt` to 0.
+     */
+    decayOnSighting: integer('decay_on_sighting', { mode: 'boolean' }).notNull().default(true),
   },
   (t) => [
     uniqueIndex('iocs_key').on(t.key),
     index('iocs_score').on(t.score),
     index('iocs_due').on(t.enrichmentDueAt),
+    index('iocs_decay_due').on(t.decayDueAt),
   ],
 );
 

@@ -49,9 +49,11 @@ function statements(db: StoreDb): SightingStatements {
            values (@key, @type, @value, @seenAt, @seenAt, @status, @allowlist) returning id`,
         )
         .pluck(),
-      // Allowlists change: the latest verdict wins, and an IOC that left a list is scored afresh.
+      // Allowlists change: the latest verdict wins, and an IOC that left a list is scored afresh. A sighting
+      // resets the IOC's age, which the decay step must look at only if that could raise its score enough.
       refreshIoc: client.prepare(
         `update iocs set last_seen = max(last_seen, @seenAt), allowlist = @allowlist,
+           decay_due_at = case when decay_on_sighting and @seenAt > last_seen then 0 else decay_due_at end,
            status = case when @allowlist is not null then 'allowlisted'
                          when status = 'allowlisted' then 'new' else status end
          where id = @id`,

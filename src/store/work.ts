@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, lte, or, sql } from 'drizzle-orm';
 import type { StoreDb } from './open.js';
 import { cycleWork, iocs } from './schema.js';
 
@@ -58,20 +58,47 @@ export function allowlistedAwaitingZero(db: StoreDb): string[] {
     .map((r) => r.key);
 }
 
-export function setEnrichmentDue(db: StoreDb, iocId: number, dueAt: number | null): void {
-  db.update(iocs).set({ enrichmentDueAt: dueAt }).where(eq(iocs.id, iocId)).run();
+/**
+ * When the IOC next needs vendor lookups (undefined: unchanged), and when the decay step must look at it
+ * again: at `decay.at`, or as soon as a source sees it again if `decay.onSighting`.
+ */
+export function setDueTimes(
+  db: StoreDb,
+  iocId: number,
+  due: { enrichment?: number | null; decay: { at: number; onSighting: boolean } },
+): void {
+  db.update(iocs)
+    .set({
+      decayDueAt: due.decay.at,
+      decayOnSighting: due.decay.onSighting,
+      ...(due.enrichment !== undefined ? { enrichmentDueAt: due.enrichment } : {}),
+    })
+    .where(eq(iocs.id, iocId))
+    .run();
 }
 
-/** Scored (not allowlisted) IOCs with a score above 0, by id, for the decay step. */
-export function scoredIocsAfter(
+/**
+ * Scored (not allowlisted) IOCs with a score above 0 whose decay check is due at `now` (ageing may have
+ * moved the score, or its evidence changed), by id. The others cost nothing: a cycle over a mostly known
+ * feed evaluates only the few whose time has come.
+ */
+export function iocsToDecayAfter(
   db: StoreDb,
   afterId: number,
+  now: number,
   limit: number,
-): { id: number; key: string; score: number | null }[] {
+): { id: number; key: string; score: number | null; lastSeen: number; type: string }[] {
   return db
-    .select({ id: iocs.id, key: iocs.key, score: iocs.score })
+    .select({ id: iocs.id, key: iocs.key, score: iocs.score, lastSeen: iocs.lastSeen, type: iocs.type })
     .from(iocs)
-    .where(and(eq(iocs.status, 'scored'), gt(iocs.id, afterId), gt(iocs.score, 0)))
+    .where(
+      and(
+        eq(iocs.status, 'scored'),
+        gt(iocs.id, afterId),
+        gt(iocs.score, 0),
+        or(isNull(iocs.decayDueAt), lte(iocs.decayDueAt, now)),
+      ),
+    )
     .orderBy(asc(iocs.id))
     .limit(limit)
     .all();

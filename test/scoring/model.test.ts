@@ -6,6 +6,7 @@ import {
   computeScore,
   decayFactor,
   MODEL_VERSION,
+  nextDecayCheck,
   type ScoringInput,
   type VendorEvidence,
 } from '../../src/scoring/index.js';
@@ -209,5 +210,55 @@ describe('properties', () => {
   propTest.prop([input])('a threat tag never lowers the score', (i) => {
     const tagged = i.sightings.map((s, n) => (n === 0 ? { ...s, tags: [...s.tags, 'ransomware'] } : s));
     expect(score(build({ ...i, sightings: tagged })).score).toBeGreaterThanOrEqual(score(build(i)).score);
+  });
+});
+
+describe('the decay step may skip an IOC until nextDecayCheck', () => {
+  const thresholds = [40, 70, 90];
+  // The score the decay step would compute at `at`, from the same inputs as the scorer.
+  const agedAt = (i: { ageDays: number } & Parameters<typeof build>[0], at: number) =>
+    score({ ...build(i), now: at }).score;
+
+  propTest.prop([input, fc.integer({ min: 1, max: 15 }), fc.double({ min: 0, max: 1, noNaN: true })])(
+    'before it, ageing has neither moved the score by delta nor taken it below a threshold or to 0',
+    (i, delta, fraction) => {
+      const built = build(i);
+      const scored = score(built);
+      const lifetimeMs = built.lifetimeMs!;
+      const lastSeen = built.lastSeen!;
+      const checkAt = nextDecayCheck({
+        score: scored.score,
+        unaged: scored.unaged,
+        lastSeen,
+        lifetimeMs,
+        speed: config.decaySpeed,
+        delta,
+        thresholds,
+      });
+      expect(checkAt).toBeLessThanOrEqual(lastSeen + lifetimeMs);
+      // Any moment between the scoring and the check.
+      const at = Math.floor(NOW + Math.max(0, checkAt - 1 - NOW) * fraction);
+      if (at >= checkAt) return;
+      const aged = agedAt(i, at);
+      expect(scored.score - aged).toBeLessThan(delta);
+      for (const t of thresholds) if (scored.score >= t) expect(aged).toBeGreaterThanOrEqual(t);
+      if (scored.score > 0) expect(aged).toBeGreaterThan(0);
+    },
+  );
+
+  test('a fresh high score is next looked at well before its lifetime ends, an expired one at once', () => {
+    const at = nextDecayCheck({
+      score: 77,
+      unaged: 76.5,
+      lastSeen: NOW,
+      lifetimeMs: 30 * DAY,
+      speed: 0.5,
+      delta: 5,
+      thresholds: [70],
+    });
+    // 76.5 × (1 − (age/30d)²) falls below 73 after 30 × √(1 − 73/76.5) ≈ 6.4 days.
+    expect((at - NOW) / DAY).toBeCloseTo(6.4, 1);
+    const expired = { score: 10, unaged: 50, lastSeen: NOW - 40 * DAY, lifetimeMs: 30 * DAY };
+    expect(nextDecayCheck({ ...expired, speed: 0.5, delta: 5, thresholds: [70] })).toBeLessThan(NOW);
   });
 });

@@ -6,8 +6,8 @@ import { duration, secret } from './primitives.js';
 
 const rateLimit = z
   .object({
-    requests: z.number().positive(),
-    per: duration,
+    requests: z.number().positive().describe('Calls allowed per period.'),
+    per: duration.describe('The period.'),
   })
   .strict()
   .describe('Calls allowed per interval, enforced across all workers by the vendor task queue.');
@@ -34,14 +34,14 @@ const vendorBase = (defaults: {
   dailyBudget: number;
   ttl: { ip: string; domain: string; url: string; hash: string };
 }) => ({
-  enabled: z.boolean().default(true),
-  apiKey: secret,
+  enabled: z.boolean().default(true).describe('Call this vendor (its worker polls only when enabled).'),
+  apiKey: secret.describe('API key: write it as ${ENV_NAME}, never literally; it is never logged.'),
   baseUrl: z
     .string()
     .url()
     .default(defaults.baseUrl)
     .describe('API base URL (a proxy or test double works too).'),
-  timeoutMs: z.number().int().min(100).max(120_000).default(20_000),
+  timeoutMs: z.number().int().min(100).max(120_000).default(20_000).describe('Per HTTP request.'),
   rateLimit: rateLimit.default(defaults.rate),
   dailyBudget: z
     .number()

@@ -78,7 +78,7 @@ const csvSource = z
   .object({
     type: z.literal('csv'),
     ...fileOrUrl,
-    delimiter: z.string().length(1).default(','),
+    delimiter: z.string().length(1).default(',').describe('Field separator.'),
     header: z
       .union([z.boolean(), z.literal('auto')])
       .default('auto')
@@ -88,16 +88,16 @@ const csvSource = z
     comment: z.string().min(1).default('#').describe('Lines starting with this are comments.'),
     columns: z
       .object({
-        value: column.default(0),
+        value: column.default(0).describe('Column with the indicator: header name or 0-based position.'),
         type: column.optional().describe('Column with the type name, mapped by the normaliser.'),
-        tags: column.optional(),
-        ref: column.optional(),
+        tags: column.optional().describe('Column with tags, split at `tagSeparator`.'),
+        ref: column.optional().describe('Column with a reference (URL or id) kept with the sighting.'),
         confidence: column.optional().describe('Column with a 0–100 confidence.'),
       })
       .strict()
       .prefault({}),
     fixedType: z.string().min(1).optional().describe('Type name for every value (instead of a type column).'),
-    tagSeparator: z.string().min(1).default(','),
+    tagSeparator: z.string().min(1).default(',').describe('Separator inside the tags column.'),
     ...sourceBase,
   })
   .strict()
@@ -110,7 +110,7 @@ const mispSource = z
     apiKey: credential,
     scope: z.enum(['attributes', 'events']).default('attributes').describe('Which restSearch endpoint.'),
     toIdsOnly: z.boolean().default(true).describe('Only attributes flagged for detection (`to_ids`).'),
-    publishedOnly: z.boolean().default(false),
+    publishedOnly: z.boolean().default(false).describe('Only attributes of published events.'),
     filterTags: z.array(z.string()).optional().describe('MISP `tags` filter (`!tag` negates).'),
     since,
     ...sourceBase,
@@ -122,7 +122,7 @@ const mispFeedSource = z
     type: z.literal('misp-feed'),
     path: z.string().min(1).optional().describe('Local feed directory holding manifest.json.'),
     url: httpUrl.optional().describe('Feed base URL (manifest.json and <uuid>.json below it).'),
-    toIdsOnly: z.boolean().default(true),
+    toIdsOnly: z.boolean().default(true).describe('Only attributes flagged for detection (`to_ids`).'),
     ...sourceBase,
   })
   .strict()
@@ -131,7 +131,7 @@ const mispFeedSource = z
 const otxSource = z
   .object({
     type: z.literal('otx'),
-    url: httpUrl.default('https://otx.alienvault.com'),
+    url: httpUrl.default('https://otx.alienvault.com').describe('OTX base URL.'),
     apiKey: credential,
     since,
     ...sourceBase,
@@ -148,7 +148,9 @@ const abusechBase = {
 const urlhausSource = z
   .object({
     type: z.literal('urlhaus'),
-    url: httpUrl.default('https://urlhaus.abuse.ch/downloads/csv_recent/'),
+    url: httpUrl
+      .default('https://urlhaus.abuse.ch/downloads/csv_recent/')
+      .describe('URLhaus CSV export (recent URLs).'),
     offline: z
       .enum(['skip', 'tag'])
       .default('skip')
@@ -160,7 +162,7 @@ const urlhausSource = z
 const threatfoxSource = z
   .object({
     type: z.literal('threatfox'),
-    url: httpUrl.default('https://threatfox-api.abuse.ch/api/v1/'),
+    url: httpUrl.default('https://threatfox-api.abuse.ch/api/v1/').describe('ThreatFox API endpoint.'),
     apiKey: credential,
     minConfidence: confidence.default(0).describe('Skip IOCs whose `confidence_level` is lower.'),
     ...sourceBase,
@@ -170,7 +172,9 @@ const threatfoxSource = z
 const feodoSource = z
   .object({
     type: z.literal('feodo'),
-    url: httpUrl.default('https://feodotracker.abuse.ch/downloads/ipblocklist.json'),
+    url: httpUrl
+      .default('https://feodotracker.abuse.ch/downloads/ipblocklist.json')
+      .describe('Feodo Tracker JSON blocklist.'),
     ...abusechBase,
   })
   .strict();
@@ -178,7 +182,9 @@ const feodoSource = z
 const malwarebazaarSource = z
   .object({
     type: z.literal('malwarebazaar'),
-    url: httpUrl.default('https://bazaar.abuse.ch/export/csv/recent/'),
+    url: httpUrl
+      .default('https://bazaar.abuse.ch/export/csv/recent/')
+      .describe('MalwareBazaar CSV export (recent samples).'),
     ...abusechBase,
   })
   .strict();
@@ -186,7 +192,9 @@ const malwarebazaarSource = z
 const sslblSource = z
   .object({
     type: z.literal('sslbl'),
-    url: httpUrl.default('https://sslbl.abuse.ch/blacklist/sslblacklist.csv'),
+    url: httpUrl
+      .default('https://sslbl.abuse.ch/blacklist/sslblacklist.csv')
+      .describe('SSLBL certificate blocklist CSV.'),
     ...abusechBase,
   })
   .strict();
@@ -243,8 +251,8 @@ const threshold = confidence
 /** A client-side request budget: the sink spaces its calls so it never meets the service's 429. */
 const rateLimit = z
   .object({
-    requests: z.number().int().min(1).max(1_000_000),
-    per: duration,
+    requests: z.number().int().min(1).max(1_000_000).describe('Requests allowed per period.'),
+    per: duration.describe('The period.'),
   })
   .strict();
 
@@ -255,7 +263,7 @@ function httpSinkBase(defaults: {
   rateLimit?: z.input<typeof rateLimit>;
 }) {
   return {
-    enabled: z.boolean().default(true),
+    enabled: z.boolean().default(true).describe('Deliver to this sink in each cycle.'),
     threshold,
     batchSize: z
       .number()
@@ -265,7 +273,7 @@ function httpSinkBase(defaults: {
       .default(defaults.batchSize)
       .describe('Outbox rows per delivery batch.'),
     rateLimit: defaults.rateLimit
-      ? rateLimit.default({ ...defaults.rateLimit })
+      ? rateLimit.default({ ...defaults.rateLimit }).describe('Requests per period the sink paces itself to.')
       : rateLimit.optional().describe('Requests per period; unset: no client-side pacing.'),
     timeoutMs: z.number().int().min(100).max(600_000).default(30_000).describe('Per HTTP request.'),
     caFile: z
@@ -279,10 +287,10 @@ function httpSinkBase(defaults: {
 const fileSink = z
   .object({
     type: z.literal('file'),
-    enabled: z.boolean().default(true),
+    enabled: z.boolean().default(true).describe('Deliver to this sink in each cycle.'),
     path: z.string().min(1).describe('JSONL file the sink appends to.'),
     threshold,
-    batchSize: z.number().int().min(1).max(10_000).default(500),
+    batchSize: z.number().int().min(1).max(10_000).default(500).describe('Outbox rows per appended batch.'),
   })
   .strict();
 
@@ -292,9 +300,9 @@ const splunkHecSink = z
     url: httpUrl.describe('HEC base URL, e.g. https://splunk.example.org:8088'),
     token: credential.describe('HEC token (sent as `Authorization: Splunk <token>`).'),
     index: z.string().min(1).optional().describe("Target index; default: the token's default index."),
-    source: z.string().min(1).default('iocflow'),
-    sourcetype: z.string().min(1).default('ioc:enriched'),
-    host: z.string().min(1).optional(),
+    source: z.string().min(1).default('iocflow').describe('`source` of every event.'),
+    sourcetype: z.string().min(1).default('ioc:enriched').describe('`sourcetype` of every event.'),
+    host: z.string().min(1).optional().describe('`host` of every event; default: set by Splunk.'),
     maxRequestBytes: z
       .number()
       .int()
@@ -309,7 +317,13 @@ const splunkHecSink = z
           .uuid()
           .optional()
           .describe('X-Splunk-Request-Channel GUID; default: a stable UUID derived from the sink name.'),
-        pollIntervalMs: z.number().int().min(10).max(60_000).default(1000),
+        pollIntervalMs: z
+          .number()
+          .int()
+          .min(10)
+          .max(60_000)
+          .default(1000)
+          .describe('How often to ask for acknowledgements.'),
         timeoutMs: z
           .number()
           .int()
@@ -331,11 +345,17 @@ const sentinelSink = z
     clientId: z.string().min(1).describe('App registration (client) id.'),
     clientSecret: credential,
     workspaceId: z.string().min(1).describe('Log Analytics workspace GUID.'),
-    authorityHost: httpUrl.default('https://login.microsoftonline.com'),
+    authorityHost: httpUrl
+      .default('https://login.microsoftonline.com')
+      .describe('Entra ID authority (sovereign clouds have their own).'),
     tokenUrl: httpUrl
       .optional()
       .describe('Full token endpoint; default: <authorityHost>/<tenantId>/oauth2/v2.0/token.'),
-    scope: z.string().min(1).default('https://management.azure.com/.default'),
+    scope: z
+      .string()
+      .min(1)
+      .default('https://management.azure.com/.default')
+      .describe('OAuth scope of the client-credentials token.'),
     api: z
       .enum(['stix-objects', 'upload-indicators'])
       .default('stix-objects')
@@ -356,7 +376,8 @@ const sentinelSink = z
       .string()
       .min(1)
       .refine((s) => s !== 'Microsoft Sentinel', 'the value Microsoft Sentinel is reserved')
-      .default('iocflow'),
+      .default('iocflow')
+      .describe('Source system the indicators are filed under (not `Microsoft Sentinel`).'),
     withdraw: z
       .enum(['revoke', 'expire'])
       .default('revoke')
@@ -376,21 +397,25 @@ export const CROWDSTRIKE_CLOUDS = {
 const crowdstrikeSink = z
   .object({
     type: z.literal('crowdstrike'),
-    cloud: z.enum(Object.keys(CROWDSTRIKE_CLOUDS) as [keyof typeof CROWDSTRIKE_CLOUDS]).default('us-1'),
+    cloud: z
+      .enum(Object.keys(CROWDSTRIKE_CLOUDS) as [keyof typeof CROWDSTRIKE_CLOUDS])
+      .default('us-1')
+      .describe('Falcon cloud region, which picks the API base URL.'),
     baseUrl: httpUrl.optional().describe('Explicit API base URL (overrides cloud).'),
-    clientId: z.string().min(1),
+    clientId: z.string().min(1).describe('OAuth2 API client id.'),
     clientSecret: credential,
     memberCid: z.string().min(1).optional().describe('MSSP: the child CID to act in.'),
     platforms: z
       .array(z.enum(['windows', 'mac', 'linux']))
       .min(1)
-      .default(['windows', 'mac', 'linux']),
+      .default(['windows', 'mac', 'linux'])
+      .describe('Platforms the indicators apply to.'),
     hostGroups: z
       .array(z.string().regex(/^[0-9a-f]{32}$/, '32-hex host group id'))
       .optional()
       .describe('Apply to these host groups; default: applied globally.'),
-    source: z.string().min(1).max(256).default('iocflow'),
-    tags: z.array(z.string().min(1)).default([]),
+    source: z.string().min(1).max(256).default('iocflow').describe('`source` of every indicator.'),
+    tags: z.array(z.string().min(1)).default([]).describe('Tags on every indicator.'),
     preventAt: confidence
       .optional()
       .describe('Hashes scoring at least this get action `prevent`; unset: always `detect`.'),
@@ -398,7 +423,7 @@ const crowdstrikeSink = z
       .enum(['delete', 'expire'])
       .default('delete')
       .describe('Delete the indicator, or set its expiration to now (it stays listed as expired).'),
-    retrodetects: z.boolean().default(false),
+    retrodetects: z.boolean().default(false).describe('Ask Falcon to detect past matches too.'),
     ...httpSinkBase({ batchSize: 500, maxBatchSize: 2000, rateLimit: { requests: 6000, per: '1m' } }),
   })
   .strict();
@@ -446,7 +471,7 @@ export const configSchema = z
           .string()
           .default('localhost:7233')
           .describe('Temporal frontend host:port; the TEMPORAL_ADDRESS environment variable overrides it.'),
-        namespace: z.string().default('default'),
+        namespace: z.string().default('default').describe('Temporal namespace.'),
         taskQueue: z
           .string()
           .default('iocflow')
@@ -464,23 +489,35 @@ export const configSchema = z
               .describe(
                 'SQLite file of the local dev server (state survives restarts). Paths are relative to the config file.',
               ),
-            uiPort: z.number().int().min(1).max(65535).default(8233),
+            uiPort: z
+              .number()
+              .int()
+              .min(1)
+              .max(65535)
+              .default(8233)
+              .describe('Web UI port of the local dev server.'),
           })
           .strict()
-          .prefault({}),
+          .prefault({})
+          .describe('The local dev server `iocflow dev` starts when nothing answers at `address`.'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('Where the Temporal server is, and the local dev server `dev` starts when none answers.'),
     store: z
       .object({
         path: z.string().default('data/iocflow.db').describe('SQLite file of the IOC store.'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('The SQLite store: IOCs, sightings, scores, vendor cache, outbox and deliveries.'),
     schedule: z
       .object({
-        id: z.string().default('iocflow-cycle'),
-        every: duration.default('4h'),
+        id: z
+          .string()
+          .default('iocflow-cycle')
+          .describe('Schedule id; also the prefix of cycle workflow ids.'),
+        every: duration.default('4h').describe('Interval between cycles.'),
         overlap: z
           .enum(['skip', 'buffer_one'])
           .default('skip')
@@ -490,7 +527,8 @@ export const configSchema = z
           .describe('How late a missed tick may still start after an outage; shorter than `every`.'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('The Temporal Schedule that starts a cycle every interval.'),
     cycle: z
       .object({
         maxConcurrentChildren: z
@@ -502,16 +540,27 @@ export const configSchema = z
           .describe('EnrichIoc children one cycle keeps running at once (server hard limit: 2000).'),
       })
       .strict()
-      .prefault({}),
-    scoring: scoringSchema.prefault({}),
+      .prefault({})
+      .describe('How one ingest cycle fans out.'),
+    scoring: scoringSchema
+      .prefault({})
+      .describe(
+        'The score model: weights, evidence floors, clean verdicts, lifetimes and decay (docs/scoring.md).',
+      ),
     allowlists: allowlistsConfigSchema
       .prefault({})
       .describe(
         'Indicators that must never be delivered: built-in reserved ranges, public resolvers, special-use domains, and MISP warninglists or plain lists of your own.',
       ),
     enrichers: enrichersSchema.prefault({}),
-    sources: z.record(name, sourceSchema).default({}),
-    sinks: z.record(name, sinkSchema).default({}),
+    sources: z
+      .record(name, sourceSchema)
+      .default({})
+      .describe('Feeds to pull each cycle, by name (docs/sources.md).'),
+    sinks: z
+      .record(name, sinkSchema)
+      .default({})
+      .describe('Where scored IOCs are delivered, by name (docs/sinks.md).'),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -13,9 +13,9 @@ export const scoringSchema = z
       .object({
         source: weight.default(0.85).describe("Share of a source's confidence that counts as evidence."),
         tags: weight.default(0.35).describe('Weight of the strongest threat tag (c2, ransomware, apt…).'),
-        virustotal: weight.default(0.5),
-        abuseipdb: weight.default(0.4),
-        shodan: weight.default(0.15),
+        virustotal: weight.default(0.5).describe('Weight of the VirusTotal verdict.'),
+        abuseipdb: weight.default(0.4).describe('Weight of the AbuseIPDB confidence.'),
+        shodan: weight.default(0.15).describe('Weight of Shodan tags (tor, proxy, c2…).'),
       })
       .strict()
       .prefault({}),

@@ -23,25 +23,37 @@ import { hostOfCanonicalUrl } from './url.js';
 const allowlistListSchema = z
   .strictObject({
     /** Unique name: reported on a match, and what `off` / `--allowlist-off` switch off. */
-    name: z.string().min(1),
+    name: z.string().min(1).describe('Unique name: reported on a match, and what `off` switches off.'),
     /** `misp`: a MISP warninglist JSON file; `plain`: one entry per line (address, CIDR, value, `.domain` or `*.domain`). */
-    format: z.enum(['misp', 'plain']),
+    format: z
+      .enum(['misp', 'plain'])
+      .describe('`misp`: a MISP warninglist JSON file; `plain`: one entry per line.'),
     /** File to read, relative to the config file's directory. */
-    path: z.string().min(1).optional(),
+    path: z.string().min(1).optional().describe('File to read, relative to the config file.'),
     /** http(s) address to fetch the list from, with the injected fetchText. */
     url: z
       .string()
       .regex(/^https?:\/\//i, 'must be an http(s) URL')
-      .optional(),
+      .optional()
+      .describe('http(s) URL to fetch the list from.'),
     /** Inline entries (plain format only). */
-    entries: z.array(z.string()).optional(),
+    entries: z.array(z.string()).optional().describe('Inline entries (plain format only).'),
     /**
      * Whether a domain entry also covers its subdomains. @default 'suffix' for MISP `hostname` lists
      * and 'exact' for everything else. Entries written `.domain` or `*.domain` are always suffixes.
      */
-    match: z.enum(['exact', 'suffix']).optional(),
+    match: z
+      .enum(['exact', 'suffix'])
+      .optional()
+      .describe(
+        'Whether a domain entry covers its subdomains; default `suffix` for MISP hostname lists, else `exact`.',
+      ),
     /** Indicator types the list is checked against. @default the MISP list's matching_attributes, or every type */
-    types: z.array(z.enum(IOC_TYPES)).min(1).optional(),
+    types: z
+      .array(z.enum(IOC_TYPES))
+      .min(1)
+      .optional()
+      .describe("IOC types the list is checked against; default: the MISP list's attributes, or every type."),
   })
   .refine(
     (list) => [list.path, list.url, list.entries].filter((source) => source !== undefined).length === 1,
@@ -56,11 +68,21 @@ const allowlistListSchema = z
 /** The `allowlists` section of config.yaml. */
 export const allowlistsConfigSchema = z.strictObject({
   /** Load the built-in lists (reserved IPv4/IPv6 ranges, public DNS resolvers, special-use domains). @default true */
-  builtin: z.boolean().default(true),
+  builtin: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Load the built-in lists (reserved IPv4/IPv6 ranges, public DNS resolvers, special-use domains).',
+    ),
   /** Further lists, checked after the built-ins in this order. @default [] */
-  lists: z.array(allowlistListSchema).default([]),
+  lists: z
+    .array(allowlistListSchema)
+    .default([])
+    .describe(
+      'Further lists, checked after the built-ins in this order; each has exactly one of path, url, entries.',
+    ),
   /** Names of lists (built-in or configured) to switch off. @default [] */
-  off: z.array(z.string()).default([]),
+  off: z.array(z.string()).default([]).describe('Names of lists (built-in or configured) to switch off.'),
 });
 
 export type AllowlistsConfig = z.input<typeof allowlistsConfigSchema>;

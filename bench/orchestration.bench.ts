@@ -1,0 +1,336 @@
+// Orchestration at scale (issue #8), against zero-latency vendor fakes and a real dev server:
+//   bound   the rate at which the server completes trivial child workflows under IngestCycle's fan-out
+//           (same window, continue-as-new on suggestion), in memory and on a SQLite file with and
+//           without WAL / synchronous=OFF
+//   known   a cycle of KNOWN_TOTAL indicators of which 95% are already known and fresh
+//   new     NEW_COUNT new indicators through the whole flow (collect, plan, enrich, score, decay, deliver)
+//   naive   a cron script's approach: the same enrichers called one IOC after the other, no Temporal, at
+//           50 ms per vendor call, against iocflow over the same fakes at the same latency
+//
+//   node --import tsx bench/orchestration.bench.ts [bound|known|new|naive ...]     (default: all)
+//   sizes: BOUND_COUNT (2000), KNOWN_TOTAL (100000), NEW_COUNT (10000), LATENCY_COUNT (2000), NAIVE_COUNT (300)
+import { temporal } from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'drizzle-orm';
+import { configSchema } from '../src/config/index.js';
+import { durationMs } from '../src/config/primitives.js';
+import { createEnricher, vendorsFor } from '../src/enrichers/index.js';
+import { Pacer } from '../src/enrichers/pacer.js';
+import { createHttpClient } from '../src/http/client.js';
+import { canonicalKey, normaliseEntry } from '../src/ioc/index.js';
+import { enrichWithVendor } from '../src/pipeline/enrich.js';
+import { scoreAndRecord } from '../src/pipeline/score.js';
+import { progressQuery, SEARCH_ATTRIBUTES, type CycleProgress } from '../src/shared/messages.js';
+import { openStore, recordSightings, type Sighting } from '../src/store/index.js';
+import { serverExecutable } from '../src/temporal/binaries.js';
+import { startCycleNow } from '../src/temporal/cycles.js';
+import { installSdkLogger } from '../src/temporal/logging.js';
+import { startAbuseIpdbFake } from '../test/fakes/abuseipdb.js';
+import { startShodanFake } from '../test/fakes/shodan.js';
+import { startVirusTotalFake } from '../test/fakes/virustotal.js';
+import { startPipeline } from '../test/support/pipeline.js';
+
+const size = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const BOUND_COUNT = size('BOUND_COUNT', 2000);
+const KNOWN_TOTAL = size('KNOWN_TOTAL', 100_000);
+const NEW_COUNT = size('NEW_COUNT', 10_000);
+const LATENCY_COUNT = size('LATENCY_COUNT', 2000);
+const NAIVE_COUNT = size('NAIVE_COUNT', 300);
+const WINDOW = configSchema.parse({}).cycle.maxConcurrentChildren;
+const chosen = new Set(process.argv.slice(2));
+const wanted = (name: string) => chosen.size === 0 || chosen.has(name);
+
+installSdkLogger();
+
+type ServerKind = 'memory' | 'file' | 'file-wal';
+const PRAGMAS = ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF'];
+
+async function devServer(kind: ServerKind): Promise<TestWorkflowEnvironment & { cleanup(): void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'iocflow-bench-'));
+  const file = ['--db-filename', join(dir, 'temporal.db')];
+  const extraArgs = kind === 'memory' ? PRAGMAS : kind === 'file' ? file : [...file, ...PRAGMAS];
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: serverExecutable('cli'),
+      searchAttributes: Object.values(SEARCH_ATTRIBUTES),
+      extraArgs: [...extraArgs, '--log-level', 'error'],
+    },
+  });
+  return Object.assign(env, { cleanup: () => rmSync(dir, { recursive: true, force: true }) });
+}
+
+/** Peak resident memory of this process (worker, fakes and bench together), sampled every 200 ms. */
+function peakRss(): { stop(): number } {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 200);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.max(peak, process.memoryUsage().rss);
+    },
+  };
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+async function orchestrationBound(kind: ServerKind, count: number): Promise<number> {
+  const env = await devServer(kind);
+  try {
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'bench-bound',
+      workflowsPath: fileURLToPath(new URL('./workflows/trivial-fan-out.ts', import.meta.url)),
+    });
+    const started = performance.now();
+    await worker.runUntil(
+      env.client.workflow.execute('TrivialFanOut', {
+        taskQueue: 'bench-bound',
+        workflowId: `bound-${kind}`,
+        args: [{ count, window: WINDOW }],
+      }),
+    );
+    const rate = count / ((performance.now() - started) / 1000);
+    console.log(`  bound, dev server ${kind}: ${count} trivial children, ${rate.toFixed(1)} children/s`);
+    return rate;
+  } finally {
+    await env.teardown();
+    env.cleanup();
+  }
+}
+
+/** Distinct indicators of three kinds: IPs (three vendors), domains and file hashes (VirusTotal only). */
+function indicator(i: number): string {
+  switch (i % 3) {
+    case 0: {
+      const j = i / 3;
+      return `45.${1 + (Math.floor(j / 62_500) % 250)}.${1 + (Math.floor(j / 250) % 250)}.${1 + (j % 250)}`;
+    }
+    case 1:
+      return `host-${i}.bench-c2.net`;
+    default:
+      return createHash('sha256').update(String(i)).digest('hex');
+  }
+}
+
+interface CycleFigures {
+  wallMs: number;
+  enrichMs: number;
+  progress: CycleProgress;
+  historyEvents: number;
+  historyBytes: number;
+  runs: number;
+  peakRss: number;
+}
+
+/**
+ * One cycle over `total` indicators of which the first `known` were scored in an earlier cycle with
+ * fresh vendor answers (seeded straight into the store: enriching 95,000 IOCs first would measure that,
+ * not this), against vendor fakes answering in `latencyMs`.
+ */
+async function cycleRun(options: { total: number; known: number; latencyMs: number }): Promise<CycleFigures> {
+  const env = await devServer('memory');
+  const window = { requests: 100_000, windowMs: 1000 };
+  const fakeOptions = { rateLimit: window, dailyQuota: 10_000_000, latencyMs: options.latencyMs };
+  const vt = await startVirusTotalFake(fakeOptions);
+  const shodan = await startShodanFake(fakeOptions);
+  const abuse = await startAbuseIpdbFake(fakeOptions);
+  const rateLimit = { requests: 1000, per: '1s' };
+  const budget = 10_000_000;
+  const pipeline = await startPipeline(env.address, {
+    sources: { feed: { type: 'plain', path: 'feed.txt', reliability: 80 } },
+    sinks: { out: { type: 'file', path: 'out.jsonl' } },
+    enrichers: {
+      virustotal: { apiKey: 'vt-test-key', baseUrl: `${vt.url}/api/v3`, rateLimit, dailyBudget: budget },
+      shodan: { apiKey: 'shodan-test-key', baseUrl: shodan.url, rateLimit, dailyBudget: budget },
+      abuseipdb: {
+        apiKey: 'abuseipdb-test-key',
+        baseUrl: `${abuse.url}/api/v2`,
+        rateLimit,
+        dailyBudget: budget,
+      },
+    },
+  });
+  try {
+    const lines = Array.from({ length: options.total }, (_, i) => indicator(i));
+    writeFileSync(join(pipeline.dir, 'feed.txt'), lines.join('\n') + '\n');
+    if (options.known > 0) seedKnown(pipeline.store, lines.slice(0, options.known));
+
+    const memory = peakRss();
+    const started = performance.now();
+    const handle = await startCycleNow(pipeline.client, pipeline.config);
+    let enrichStart = 0;
+    let enrichEnd = 0;
+    const watch = setInterval(() => {
+      handle
+        .query(progressQuery)
+        .then((p) => {
+          if (p.stage === 'enriching' && !enrichStart) enrichStart = performance.now();
+          if (p.stage !== 'enriching' && enrichStart && !enrichEnd) enrichEnd = performance.now();
+        })
+        .catch(() => undefined);
+    }, 250);
+    const report = await handle.result();
+    const wallMs = performance.now() - started;
+    clearInterval(watch);
+    const peak = memory.stop();
+
+    let historyEvents = 0;
+    let historyBytes = 0;
+    let runs = 0;
+    for await (const run of pipeline.client.workflow.list({ query: `WorkflowId = '${report.cycleId}'` })) {
+      runs++;
+      const history = await pipeline.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+      historyEvents = Math.max(historyEvents, history.events?.length ?? 0);
+      historyBytes = Math.max(historyBytes, temporal.api.history.v1.History.encode(history).finish().length);
+    }
+    return {
+      wallMs,
+      enrichMs: (enrichEnd || performance.now()) - (enrichStart || started),
+      progress: report.progress,
+      historyEvents,
+      historyBytes,
+      runs,
+      peakRss: peak,
+    };
+  } finally {
+    await pipeline.stop();
+    await Promise.all([vt.close(), shodan.close(), abuse.close()]);
+    await env.teardown();
+  }
+}
+
+/** The known share as an earlier cycle leaves it: scored, vendor answers fresh, nothing due. */
+function seedKnown(store: ReturnType<typeof openStore>, values: string[]): void {
+  const seenAt = Date.now() - 3_600_000;
+  const sightings: Sighting[] = values.map((raw) => {
+    const outcome = normaliseEntry(raw)[0];
+    if (outcome?.kind !== 'indicator') throw new Error(`bench indicator rejected: ${raw}`);
+    return {
+      key: canonicalKey(outcome),
+      type: outcome.type,
+      value: outcome.value,
+      source: 'feed',
+      tags: [],
+      seenAt,
+    };
+  });
+  for (let i = 0; i < sightings.length; i += 5000)
+    recordSightings(store.db, sightings.slice(i, i + 5000), 'seed');
+  const future = Date.now() + 7 * 86_400_000;
+  store.db.run(sql`update iocs set status = 'scored', score = 60, severity = 'medium', score_version = 1,
+    scored_at = ${seenAt}, enrichment_due_at = ${future}, decay_due_at = ${future}, decay_on_sighting = 0`);
+}
+
+function printCycle(label: string, f: CycleFigures): void {
+  const started = f.progress.started;
+  console.log(`  ${label}`);
+  console.log(
+    `    wall ${seconds(f.wallMs)}; enrichment ${seconds(f.enrichMs)} for ${started} children ` +
+      `(${(started / (f.enrichMs / 1000)).toFixed(1)} children/s); planned ${f.progress.planned}, ` +
+      `completed ${f.progress.completed}, failed ${f.progress.failed}`,
+  );
+  console.log(
+    `    largest IngestCycle history: ${f.historyEvents} events, ${(f.historyBytes / 1024).toFixed(0)} KiB ` +
+      `(${f.runs} run${f.runs === 1 ? '' : 's'}, continued as new ${f.runs - 1}×); peak RSS ${mib(f.peakRss)}`,
+  );
+}
+
+/** What a single cron script does: each IOC in turn, each vendor in turn, then score. */
+async function naiveBaseline(count: number, latencyMs: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'iocflow-naive-'));
+  const fakeOptions = { rateLimit: { requests: 100_000, windowMs: 1000 }, dailyQuota: 10_000_000, latencyMs };
+  const vt = await startVirusTotalFake(fakeOptions);
+  const shodan = await startShodanFake(fakeOptions);
+  const abuse = await startAbuseIpdbFake(fakeOptions);
+  const rateLimit = { requests: 1000, per: '1s' };
+  const config = configSchema.parse({
+    sources: { feed: { type: 'plain', path: 'feed.txt', reliability: 80 } },
+    enrichers: {
+      virustotal: { apiKey: 'vt-test-key', baseUrl: `${vt.url}/api/v3`, rateLimit },
+      shodan: { apiKey: 'shodan-test-key', baseUrl: shodan.url, rateLimit },
+      abuseipdb: { apiKey: 'abuseipdb-test-key', baseUrl: `${abuse.url}/api/v2`, rateLimit },
+    },
+  });
+  const store = openStore(join(dir, 'naive.db'));
+  const http = createHttpClient();
+  try {
+    const started = performance.now();
+    const outcomes = Array.from({ length: count }, (_, i) => normaliseEntry(indicator(i))[0]!);
+    const sightings = outcomes.flatMap((o) =>
+      o.kind === 'indicator'
+        ? [
+            {
+              key: canonicalKey(o),
+              type: o.type,
+              value: o.value,
+              source: 'feed',
+              tags: [],
+              seenAt: Date.now(),
+            },
+          ]
+        : [],
+    );
+    recordSightings(store.db, sightings, 'naive');
+    for (const s of sightings) {
+      for (const vendor of vendorsFor(s.type, config)) {
+        const settings = config.enrichers[vendor]!;
+        await enrichWithVendor(s.key, false, {
+          db: store.db,
+          config,
+          enricher: createEnricher(vendor, config, { http })!,
+          pacer: new Pacer(settings.rateLimit.requests, durationMs(settings.rateLimit.per)),
+          now: Date.now,
+        });
+      }
+      scoreAndRecord(store.db, config, s.key, 'naive', Date.now());
+    }
+    return count / ((performance.now() - started) / 1000);
+  } finally {
+    store.close();
+    await Promise.all([vt.close(), shodan.close(), abuse.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+console.log(`orchestration benchmark (window ${WINDOW} children; vendors answer in 0 ms unless stated)`);
+let bound: number | undefined;
+if (wanted('bound')) {
+  bound = await orchestrationBound('memory', BOUND_COUNT);
+  await orchestrationBound('file', Math.min(BOUND_COUNT, 1000));
+  await orchestrationBound('file-wal', Math.min(BOUND_COUNT, 1000));
+}
+if (wanted('known')) {
+  const known = Math.round(KNOWN_TOTAL * 0.95);
+  const f = await cycleRun({ total: KNOWN_TOTAL, known, latencyMs: 0 });
+  printCycle(`known: ${KNOWN_TOTAL} indicators, ${known} already known and fresh (target: under 60 s)`, f);
+}
+if (wanted('new')) {
+  const f = await cycleRun({ total: NEW_COUNT, known: 0, latencyMs: 0 });
+  printCycle(`new: ${NEW_COUNT} new indicators through the whole flow`, f);
+  if (bound) {
+    const rate = f.progress.started / (f.enrichMs / 1000);
+    console.log(
+      `    ${((rate / bound) * 100).toFixed(0)}% of the orchestration bound (target: at least 70%)`,
+    );
+  }
+}
+if (wanted('naive')) {
+  const naive = await naiveBaseline(NAIVE_COUNT, 50);
+  console.log(
+    `  naive: sequential cron-style enrichment at 50 ms per call: ${naive.toFixed(1)} IOCs/s (${NAIVE_COUNT} IOCs)`,
+  );
+  const f = await cycleRun({ total: LATENCY_COUNT, known: 0, latencyMs: 50 });
+  printCycle(`iocflow at 50 ms per vendor call: ${LATENCY_COUNT} new indicators`, f);
+  const rate = f.progress.completed / (f.wallMs / 1000);
+  console.log(
+    `    iocflow ${rate.toFixed(1)} IOCs/s over the whole cycle: ${(rate / naive).toFixed(1)}× the naive baseline`,
+  );
+}
+process.exit(0);

@@ -10,6 +10,8 @@ export interface Faults {
   html?: boolean | undefined;
   /** Send half the body, then cut the connection. */
   truncate?: boolean | undefined;
+  /** Send the body in chunks of this many bytes with a pause between them (a slow or distant server). */
+  trickle?: { chunkBytes: number; delayMs: number } | undefined;
 }
 
 export const HTML_PAGE =
@@ -51,7 +53,18 @@ export function sendBody(
     return;
   }
   res.writeHead(status, { ...headers, 'content-length': String(bytes.length) });
-  res.end(bytes);
+  const trickle = faults.trickle;
+  if (!trickle) {
+    res.end(bytes);
+    return;
+  }
+  void (async () => {
+    for (let at = 0; at < bytes.length && !res.destroyed; at += trickle.chunkBytes) {
+      res.write(bytes.subarray(at, at + trickle.chunkBytes));
+      await new Promise((r) => setTimeout(r, trickle.delayMs));
+    }
+    res.end();
+  })();
 }
 
 /** What a storm did to one vendor request, for the fake's tally. */

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from './server.js';
 import { DailyQuota, SlidingWindow, sleep, stableInt, type ScriptedResponse } from './limits.js';
+import type { Storm } from './faults.js';
 
 // AbuseIPDB v2 CHECK, per ../shared/docs/vendor-apis.md §6: `Key` header, HTML errors unless
 // `Accept: application/json`, 422 with source.parameter for a bad address or maxAgeInDays, a daily quota
@@ -25,6 +26,8 @@ export interface AbuseIpdbFakeOptions {
   >;
   /** Seconds until the daily reset, sent as Retry-After on a spent quota. @default 29241 */
   resetInSeconds?: number;
+  /** Faults applied to requests within the limits (they count against the quota). */
+  storm?: Storm;
 }
 
 export interface AbuseIpdbFake extends FakeServer {
@@ -91,6 +94,7 @@ export async function startAbuseIpdbFake(options: AbuseIpdbFakeOptions = {}): Pr
         },
       );
     }
+    if (options.storm && (await options.storm.apply(req.path, req.query, res))) return;
     const next = scripted.shift();
     if (next) {
       counts.scripted++;

@@ -10,6 +10,8 @@ export interface Faults {
   html?: boolean | undefined;
   /** Send half the body, then cut the connection. */
   truncate?: boolean | undefined;
+  /** Send the body in chunks of this many bytes with a pause between them (a slow or distant server). */
+  trickle?: { chunkBytes: number; delayMs: number } | undefined;
 }
 
 export const HTML_PAGE =
@@ -51,5 +53,103 @@ export function sendBody(
     return;
   }
   res.writeHead(status, { ...headers, 'content-length': String(bytes.length) });
-  res.end(bytes);
+  const trickle = faults.trickle;
+  if (!trickle) {
+    res.end(bytes);
+    return;
+  }
+  void (async () => {
+    for (let at = 0; at < bytes.length && !res.destroyed; at += trickle.chunkBytes) {
+      res.write(bytes.subarray(at, at + trickle.chunkBytes));
+      await new Promise((r) => setTimeout(r, trickle.delayMs));
+    }
+    res.end();
+  })();
+}
+
+/** What a storm did to one vendor request, for the fake's tally. */
+export type StormOutcome = 'serverError' | 'hang' | 'burst429';
+
+export interface StormOptions {
+  /** Share of requests answered 5xx. */
+  serverErrorRate: number;
+  /** Share of requests held past the client's timeout, then cut. */
+  hangRate: number;
+  hangMs: number;
+  /** A 429 burst starts with this probability and answers the next `burstLength` requests. */
+  burstRate: number;
+  burstLength: number;
+  /** Seconds sent as Retry-After with each burst 429. */
+  retryAfterSeconds: number;
+  /** Requests this picks always answer 503: the vendor is down for them whatever the retry. */
+  alwaysDown?: (path: string, query: URLSearchParams) => boolean;
+  /** Seed of the deterministic choice, so a failing run can be replayed. */
+  seed: number;
+}
+
+/**
+ * A vendor having a bad day, as the vendor fakes apply it after charging their rate limit (a vendor counts
+ * a request it fails): some requests get a 5xx, some hang past the client's timeout, and now and then a
+ * burst of 429s with Retry-After. Deterministic for a given seed and request order.
+ */
+export class Storm {
+  readonly tally: Record<StormOutcome | 'alwaysDown', number> = {
+    serverError: 0,
+    hang: 0,
+    burst429: 0,
+    alwaysDown: 0,
+  };
+  private state: number;
+  private burstLeft = 0;
+
+  constructor(readonly options: StormOptions) {
+    this.state = options.seed >>> 0 || 1;
+  }
+
+  /** Answers the request with a fault and returns true, or returns false to let the fake answer it. */
+  async apply(path: string, query: URLSearchParams, res: ServerResponse): Promise<boolean> {
+    const o = this.options;
+    if (o.alwaysDown?.(path, query)) {
+      this.tally.alwaysDown++;
+      return this.send(res, 503, { error: 'Service Unavailable' });
+    }
+    if (this.burstLeft === 0 && this.next() < o.burstRate) this.burstLeft = o.burstLength;
+    if (this.burstLeft > 0) {
+      this.burstLeft--;
+      this.tally.burst429++;
+      return this.send(
+        res,
+        429,
+        { error: 'Too many requests' },
+        { 'retry-after': String(o.retryAfterSeconds) },
+      );
+    }
+    const roll = this.next();
+    if (roll < o.serverErrorRate) {
+      this.tally.serverError++;
+      return this.send(res, roll < o.serverErrorRate / 2 ? 500 : 503, { error: 'Internal error' });
+    }
+    if (roll < o.serverErrorRate + o.hangRate) {
+      this.tally.hang++;
+      await new Promise((r) => setTimeout(r, o.hangMs));
+      res.destroy();
+      return true;
+    }
+    return false;
+  }
+
+  private send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify(body));
+    return true;
+  }
+
+  /** mulberry32: small, fast and good enough to spread faults. */
+  private next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
 }

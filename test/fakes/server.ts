@@ -9,6 +9,10 @@ export interface RecordedRequest {
   headers: IncomingMessage['headers'];
   body: string;
   at: number;
+  /** The status answered, once the response is sent (unset while pending, or when the connection was cut). */
+  status?: number;
+  /** When the response was fully handed to the socket. */
+  answeredAt?: number;
 }
 
 export type FakeHandler = (req: RecordedRequest, res: ServerResponse) => unknown;
@@ -42,6 +46,10 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
         at,
       };
       requests.push(recorded);
+      res.once('finish', () => {
+        recorded.status = res.statusCode;
+        recorded.answeredAt = Date.now();
+      });
       Promise.resolve(handler(recorded, res)).catch((err: unknown) => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
         res.end(`fake server error: ${String(err)}`);

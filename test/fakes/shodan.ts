@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from './server.js';
 import { SlidingWindow, sleep, stableInt, type ScriptedResponse } from './limits.js';
+import type { Storm } from './faults.js';
 
 // Shodan host lookup, per ../shared/docs/vendor-apis.md §5: the key only as the `key` query parameter,
 // /shodan/host/{ip}, 404 {"error": "No information available for that IP."} for unknown hosts, an nginx
@@ -16,6 +17,8 @@ export interface ShodanFakeOptions {
   hosts?: Record<string, Partial<{ ports: number[]; tags: string[]; vulns: string[]; org: string }>>;
   /** Bad keys get the nginx HTML page instead of JSON. */
   htmlUnauthorized?: boolean;
+  /** Faults applied to requests within the rate limit. */
+  storm?: Storm;
 }
 
 export interface ShodanFake extends FakeServer {
@@ -51,6 +54,7 @@ export async function startShodanFake(options: ShodanFakeOptions = {}): Promise<
           'Request rate limit reached (1 request/ second). Please wait a second before trying again and slow down your API calls.',
       });
     }
+    if (options.storm && (await options.storm.apply(req.path, req.query, res))) return;
     const next = scripted.shift();
     if (next) {
       counts.scripted++;

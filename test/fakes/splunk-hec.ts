@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from './server.js';
 import { sleep, type ScriptedResponse } from './limits.js';
+import { applyFaults, type Faults } from './faults.js';
 
 // Splunk HTTP Event Collector as vendor-apis.md §7 describes it: `Authorization: Splunk <token>` (codes
 // 2/3/4/1), concatenated JSON events (not an array) with the per-event checks and `invalid-event-number`
@@ -46,6 +47,8 @@ export interface HecFake extends FakeServer {
   posts: number;
   /** Index the next N posts, then answer 503 anyway (a worker that dies after sending, before marking). */
   indexThenFail: number;
+  /** Faults for event posts (e.g. `status: 503` for a collector that is down); the health check still answers. */
+  faults: Faults;
 }
 
 const HEC = (code: number, text: string, extra: Record<string, unknown> = {}) => ({ text, code, ...extra });
@@ -59,6 +62,7 @@ export async function startSplunkHecFake(options: HecFakeOptions): Promise<HecFa
   /** Per channel: next ackId and when each outstanding id becomes true. */
   const channels = new Map<string, { next: number; ready: Map<number, number> }>();
   const state = { posts: 0, indexThenFail: 0 };
+  const faults: Faults = {};
 
   const handler = async (req: RecordedRequest, res: ServerResponse) => {
     if (req.method === 'GET' && req.path === '/services/collector/health')
@@ -92,6 +96,8 @@ export async function startSplunkHecFake(options: HecFakeOptions): Promise<HecFa
       return sendJson(res, 200, { acks });
     }
     state.posts++;
+    if (await applyFaults(faults, res, (status) => JSON.stringify(HEC(9, `Server is busy (${status})`))))
+      return;
     const next = scripted.shift();
     if (next) {
       if (next.delayMs) await sleep(next.delayMs);
@@ -127,6 +133,7 @@ export async function startSplunkHecFake(options: HecFakeOptions): Promise<HecFa
     ...server,
     events,
     invalidValues,
+    faults,
     script: (...r) => scripted.push(...r),
     deliveryIds: () => new Set(events.map((e) => String(e.event.delivery_id))),
     get posts() {

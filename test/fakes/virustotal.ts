@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from './server.js';
 import { DailyQuota, SlidingWindow, sleep, stableInt, type ScriptedResponse } from './limits.js';
+import type { Storm } from './faults.js';
 
 // VirusTotal v3, as ../shared/docs/vendor-apis.md §4 describes it: x-apikey auth, /files /domains
 // /ip_addresses /urls (unpadded URL-safe base64 ids), the per-type last_analysis_stats key sets,
@@ -28,6 +29,8 @@ export interface VirusTotalFakeOptions {
       label?: string;
     }
   >;
+  /** Faults applied to requests that passed the quota (they count against it, as at VirusTotal). */
+  storm?: Storm;
 }
 
 export interface VirusTotalFake extends FakeServer {
@@ -70,6 +73,7 @@ export async function startVirusTotalFake(options: VirusTotalFakeOptions = {}): 
       counts.rateLimited++;
       return reply(res, ERROR(429, 'QuotaExceededError', 'Quota exceeded'));
     }
+    if (options.storm && (await options.storm.apply(req.path, req.query, res))) return;
     const next = scripted.shift();
     if (next) {
       counts.scripted++;

@@ -6,6 +6,7 @@ import { durationMs } from './src/config/primitives.js';
 import { createHttpClient } from './src/http/client.js';
 import { VENDORS } from './src/enrichers/index.js';
 import { vendorTaskQueue } from './src/shared/messages.js';
+import { nativeConnectionOptions } from './src/temporal/connection.js';
 
 /** The bundler compiles the TypeScript source itself. */
 const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
@@ -32,7 +33,11 @@ export interface RunningWorker {
  */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { config } = options;
-  const connection = options.connection ?? (await NativeConnection.connect({ address: options.address }));
+  const connection =
+    options.connection ??
+    (await NativeConnection.connect(
+      nativeConnectionOptions({ ...config.temporal, address: options.address }),
+    ));
   const http = options.http ?? createHttpClient();
   const common = { connection, namespace: config.temporal.namespace };
   const workers = [

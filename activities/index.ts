@@ -140,7 +140,11 @@ export function createActivities(deps: ActivityDeps) {
         );
       }
       metrics?.scored(scored.ioc.type, scored.result.score);
-      log.info('scored', { score: scored.result.score, changed: scored.changed, version: scored.version });
+      log[scored.changed ? 'info' : 'debug']('scored', {
+        score: scored.result.score,
+        changed: scored.changed,
+        version: scored.version,
+      });
       return {
         key: input.key,
         score: scored.result.score,

@@ -1,3 +1,4 @@
+import type { LoadedConfig } from '../config/index.js';
 import { Runtime, type LogLevel, type LogMetadata, type Logger as SdkLogger } from '@temporalio/worker';
 import { createLogger, resolveLogLevel, type LogLevelName, type Logger } from '../observability/logging.js';
 
@@ -98,3 +99,15 @@ const SDK_LEVEL = {
   warn: 'WARN',
   error: 'ERROR',
 } as const satisfies Record<LogLevelName, LogLevel>;
+
+/**
+ * The logging and Temporal runtime of a process that runs workers, from its loaded config: JSON lines at
+ * `logging.level` (IOCFLOW_LOG_LEVEL wins) with every `${ENV}` value of the config blanked, the SDK's own
+ * messages at `logging.sdkLevel`, and the SDK's metrics at `metrics.temporalListen` when set.
+ */
+export function installLogging(loaded: Pick<LoadedConfig, 'config' | 'secrets'>): Logger {
+  const { logging, metrics } = loaded.config;
+  const logger = createLogger({ level: resolveLogLevel(logging), secrets: loaded.secrets });
+  installSdkLogger({ logger, sdkLevel: logging.sdkLevel, temporalMetricsListen: metrics.temporalListen });
+  return logger;
+}

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { LOG_LEVELS } from '../config/index.js';
@@ -50,7 +51,8 @@ export function createLogger(options: LoggerOptions): Logger {
   return pino(
     {
       level: options.level,
-      base: { service: 'iocflow' },
+      // Which worker wrote the line, when several run.
+      base: { service: 'iocflow', hostname: hostname(), pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       // The SDK logs failures under `error`, pino's convention is `err`: serialise both with stack and cause.

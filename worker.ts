@@ -42,7 +42,8 @@ export interface RunningWorker {
  */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { config } = options;
-  const metrics = options.metrics ?? new PipelineMetrics({ processMetrics: true });
+  const metrics =
+    options.metrics ?? new PipelineMetrics({ processMetrics: config.metrics.listen !== undefined });
   metrics.readBudgetsWith(() => budgetsLeft(config, options.store.db));
   // First, so a port already taken fails the start before anything connects.
   const server = config.metrics.listen

@@ -64,7 +64,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts', 'src/shared/**/*.ts'],
+    // The workflow interceptor and its header name are bundled into workflow code as well.
+    files: [
+      'workflows/**/*.ts',
+      'src/shared/**/*.ts',
+      'src/observability/workflow-log-context.ts',
+      'src/observability/cycle-header.ts',
+    ],
     rules: { 'no-restricted-imports': ['error', workflowBannedImports] },
   },
   {

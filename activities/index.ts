@@ -1,7 +1,8 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Got } from 'got';
 import type { Config } from '../src/config/index.js';
 import { createHttpClient } from '../src/http/client.js';
+import type { PipelineMetrics } from '../src/observability/metrics.js';
 import { toActivityFailure } from './failures.js';
 import { iocWorkflowId, iocSearchValue } from '../src/ioc/identity.js';
 import { parseKey } from '../src/ioc/index.js';
@@ -24,6 +25,7 @@ import { createSink, TokenCache } from '../src/sinks/index.js';
 import { createSource } from '../src/sources/index.js';
 import {
   allowlistedAwaitingZero,
+  cycleStartedAt,
   finishCycleRow,
   planWork,
   recordSourceFailure,
@@ -39,6 +41,8 @@ export interface ActivityDeps {
   /** The shared HTTP client; tests may pass one with a short timeout. */
   http?: Got;
   now?: () => number;
+  /** Where the pipeline steps count what they do; none in tests that do not look. */
+  metrics?: PipelineMetrics;
 }
 
 /**
@@ -46,7 +50,7 @@ export interface ActivityDeps {
  * heartbeat, and turn domain errors into failures the workflow's retry policy understands.
  */
 export function createActivities(deps: ActivityDeps) {
-  const { config, store } = deps;
+  const { config, store, metrics } = deps;
   const now = deps.now ?? Date.now;
   const db = store.db;
   const http = deps.http ?? createHttpClient();
@@ -88,7 +92,9 @@ export function createActivities(deps: ActivityDeps) {
           resume,
           signal: ctx.cancellationSignal,
           onPageStored: (cursor, progress) => ctx.heartbeat({ cursor, report: progress }),
+          metrics,
         });
+        log.info('source collected', { report });
         return report;
       } catch (err) {
         recordSourceFailure(db, input.source, err instanceof Error ? err.message : String(err), now());
@@ -100,7 +106,9 @@ export function createActivities(deps: ActivityDeps) {
     async planEnrichment(input: { cycleId: string }): Promise<{ planned: number; allowlisted: number }> {
       const allowlisted = allowlistedAwaitingZero(db);
       for (const key of allowlisted) scoreAndRecord(db, config, key, input.cycleId, now());
-      return { planned: planWork(db, input.cycleId, now()), allowlisted: allowlisted.length };
+      const plan = { planned: planWork(db, input.cycleId, now()), allowlisted: allowlisted.length };
+      log.info('enrichment planned', plan);
+      return plan;
     },
 
     async nextWorkPage(input: { cycleId: string; afterSeq: number; limit: number }): Promise<WorkItem[]> {
@@ -131,6 +139,12 @@ export function createActivities(deps: ActivityDeps) {
           FAILURE_TYPES.iocNotFound,
         );
       }
+      metrics?.scored(scored.ioc.type, scored.result.score);
+      log[scored.changed ? 'info' : 'debug']('scored', {
+        score: scored.result.score,
+        changed: scored.changed,
+        version: scored.version,
+      });
       return {
         key: input.key,
         score: scored.result.score,
@@ -153,14 +167,18 @@ export function createActivities(deps: ActivityDeps) {
       }
       const ctx = Context.current();
       try {
-        return await drainOutbox(createSink(input.sink, sinkConfig, { http, tokens, now }), db, {
+        const report = await drainOutbox(createSink(input.sink, sinkConfig, { http, tokens, now }), db, {
           cycleId: input.cycleId,
           now,
           batchSize: sinkConfig.batchSize,
           signal: ctx.cancellationSignal,
           onBatch: (report) => ctx.heartbeat(report),
+          metrics,
         });
+        log.info('sink drained', { report });
+        return report;
       } catch (err) {
+        metrics?.deliveryFailed(input.sink);
         throw toActivityFailure(err);
       }
     },
@@ -169,14 +187,19 @@ export function createActivities(deps: ActivityDeps) {
     async decayScores(input: { cycleId: string; now: number }): Promise<DecayReport> {
       const ctx = Context.current();
       const resume = ctx.info.heartbeatDetails as { afterId: number; report: DecayReport } | undefined;
-      return decayScores(db, config, input.cycleId, input.now, {
+      const report = decayScores(db, config, input.cycleId, input.now, {
         ...(resume ? { afterId: resume.afterId, report: resume.report } : {}),
         onPage: (afterId, report) => ctx.heartbeat({ afterId, report }),
       });
+      log.info('scores decayed', { report });
+      return report;
     },
 
     async finishCycle(input: { report: CycleReport }): Promise<void> {
+      const startedAt = cycleStartedAt(db, input.report.cycleId);
       finishCycleRow(db, input.report.cycleId, now(), input.report);
+      metrics?.cycleFinished(startedAt === undefined ? undefined : now() - startedAt);
+      log.info('cycle finished', { progress: input.report.progress });
     },
   };
 }

@@ -1,9 +1,10 @@
-import { Context } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import type { Got } from 'got';
 import type { Config } from '../src/config/index.js';
 import { createEnricher } from '../src/enrichers/index.js';
 import { Pacer } from '../src/enrichers/pacer.js';
 import { durationMs } from '../src/config/primitives.js';
+import type { PipelineMetrics } from '../src/observability/metrics.js';
 import { enrichWithVendor } from '../src/pipeline/enrich.js';
 import { VENDOR_ACTIVITIES, type Vendor, type VendorLookupResult } from '../src/shared/messages.js';
 import type { Store } from '../src/store/index.js';
@@ -24,7 +25,7 @@ const HEARTBEAT_EVERY_MS = 5_000;
  */
 export function createVendorActivity(
   vendor: Vendor,
-  deps: { config: Config; store: Store; http: Got; now?: () => number },
+  deps: { config: Config; store: Store; http: Got; now?: () => number; metrics?: PipelineMetrics },
 ): Record<string, (input: VendorActivityInput) => Promise<VendorLookupResult>> {
   const enricher = createEnricher(vendor, deps.config, { http: deps.http });
   const settings = deps.config.enrichers[vendor];
@@ -36,14 +37,17 @@ export function createVendorActivity(
     const ctx = Context.current();
     const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
     try {
-      return await enrichWithVendor(input.key, input.force ?? false, {
+      const result = await enrichWithVendor(input.key, input.force ?? false, {
         db: deps.store.db,
         config: deps.config,
         enricher,
         pacer,
         now: deps.now ?? Date.now,
         signal: ctx.cancellationSignal,
+        metrics: deps.metrics,
       });
+      log.info('vendor lookup', { ...result });
+      return result;
     } catch (err) {
       throw toActivityFailure(err, rateWindowMs);
     } finally {

@@ -5,7 +5,8 @@ import type { CycleReport, EnrichIocResult } from '../shared/messages.js';
 import { reenrichIoc } from '../temporal/reenrich.js';
 import { CycleAlreadyRunningError, runningCycle, startCycleNow, webUiLink } from '../temporal/cycles.js';
 import { applySchedule, describeSchedule, triggerSchedule } from '../temporal/schedule.js';
-import { installSdkLogger } from '../temporal/logging.js';
+import { installLogging } from '../temporal/logging.js';
+import { describeConnection } from '../temporal/connection.js';
 import { ensureTemporal } from '../temporal/server.js';
 import { startWorker, type RunningWorker } from '../../worker.js';
 import { formatCycleReport, formatIocDetails } from './format.js';
@@ -24,8 +25,6 @@ class UsageError extends Error {}
 class NotFoundError extends Error {}
 
 const say = (line: string) => process.stderr.write(`iocflow: ${line}\n`);
-
-installSdkLogger();
 
 const program = new Command()
   .name('iocflow')
@@ -48,6 +47,7 @@ program
   .addOption(configOption())
   .action(async (opts: { config?: string }) => {
     const runtime = await openRuntime(opts.config);
+    installLogging(runtime);
     say(`config ${runtime.file}`);
     const temporal = await ensureTemporal(runtime.config, { say });
     const worker = await startWorker({ ...runtime, address: temporal.address });
@@ -81,12 +81,23 @@ program
   .option('--apply-schedule', 'create or update the cycle schedule before polling (idempotent)')
   .action(async (opts: { config?: string; applySchedule?: boolean }) => {
     const runtime = await openRuntime(opts.config);
+    const log = installLogging(runtime);
     const temporal = await ensureTemporal(runtime.config, { say, startDevServer: false });
     const worker = await startWorker({ ...runtime, address: temporal.address });
     if (opts.applySchedule) {
       say(`schedule ${runtime.config.schedule.id}: ${await applySchedule(temporal.client, runtime.config)}`);
     }
     say(`worker polling ${runtime.config.temporal.taskQueue} on ${temporal.address}`);
+    log.info(
+      {
+        taskQueue: runtime.config.temporal.taskQueue,
+        temporal: describeConnection(runtime.config.temporal),
+        metrics: worker.metricsUrl ?? null,
+        temporalMetrics: runtime.config.metrics.temporalListen ?? null,
+        shutdownGraceTime: runtime.config.temporal.shutdownGraceTime,
+      },
+      'worker polling',
+    );
     await runUntilStopped(worker, untilSignalled(), async () => {
       await temporal.close();
       runtime.close();
@@ -102,6 +113,7 @@ program
   .addOption(configOption())
   .action(async (opts: { config?: string }) => {
     const runtime = await openRuntime(opts.config);
+    installLogging(runtime);
     const temporal = await ensureTemporal(runtime.config, { say });
     const worker = await startWorker({ ...runtime, address: temporal.address });
     try {

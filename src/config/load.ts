@@ -137,6 +137,11 @@ function resolvePaths(config: Config, baseDir: string): void {
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   config.store.path = abs(config.store.path);
   config.temporal.devServer.dbPath = abs(config.temporal.devServer.dbPath);
+  const tls = config.temporal.tls;
+  if (typeof tls === 'object') {
+    for (const k of ['caFile', 'certFile', 'keyFile'] as const)
+      if (tls[k] !== undefined) tls[k] = abs(tls[k]);
+  }
   for (const source of Object.values(config.sources)) {
     if ('path' in source && source.path !== undefined) source.path = abs(source.path);
     if (source.caFile !== undefined) source.caFile = abs(source.caFile);

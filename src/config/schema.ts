@@ -460,6 +460,14 @@ export const sinkSchema = z.discriminatedUnion('type', [
   mispFeedbackSink,
 ]);
 
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+
+/** `0.0.0.0:9464`, `127.0.0.1:9464`, `[::]:9464`; port 0 picks a free port (tests). */
+const listenAddress = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'host:port, e.g. 0.0.0.0:9464')
+  .refine((a) => Number(a.slice(a.lastIndexOf(':') + 1)) <= 65535, 'port above 65535');
+
 /** Names become parts of activity arguments and file names: keep them simple. */
 const name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _');
 
@@ -500,10 +508,90 @@ export const configSchema = z
           .strict()
           .prefault({})
           .describe('The local dev server `iocflow dev` starts when nothing answers at `address`.'),
+        tls: z
+          .union([
+            z.boolean(),
+            z
+              .object({
+                caFile: z
+                  .string()
+                  .min(1)
+                  .optional()
+                  .describe("PEM file of the CA that signed the server's certificate; default: system CAs."),
+                certFile: z
+                  .string()
+                  .min(1)
+                  .optional()
+                  .describe('PEM client certificate (mTLS), with keyFile.'),
+                keyFile: z.string().min(1).optional().describe('PEM private key of certFile.'),
+                serverName: z
+                  .string()
+                  .min(1)
+                  .optional()
+                  .describe(
+                    'Name to verify the server certificate against (SNI), when not the address host.',
+                  ),
+              })
+              .strict()
+              .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), {
+                message: 'certFile and keyFile go together',
+                path: ['keyFile'],
+              }),
+          ])
+          .optional()
+          .describe(
+            '`true` for TLS with the system CAs, or files for a private CA and mTLS (relative to the config file). Verification is always on. Default: off, or on with apiKey.',
+          ),
+        apiKey: credential.optional().describe('Temporal Cloud API key, as ${ENV_NAME}; implies TLS.'),
+        shutdownGraceTime: duration
+          .default('30s')
+          .describe(
+            'On SIGTERM, how long in-flight activities get to finish before they are cancelled; keep it below the container stop timeout.',
+          ),
+      })
+      .strict()
+      .refine((t) => !(t.apiKey !== undefined && t.tls === false), {
+        message: 'an API key is only sent over TLS: remove `tls: false`',
+        path: ['tls'],
+      })
+      .prefault({})
+      .describe(
+        'Where the Temporal server is, how to reach it securely, and the local dev server `dev` starts when none answers.',
+      ),
+    logging: z
+      .object({
+        level: z
+          .enum(LOG_LEVELS)
+          .default('info')
+          .describe('JSON log lines on stderr at this level and above; IOCFLOW_LOG_LEVEL overrides it.'),
+        sdkLevel: z
+          .enum(LOG_LEVELS)
+          .default('warn')
+          .describe(
+            "The Temporal SDK's own messages (worker lifecycle, bundler, core): at info the bundler alone logs a screenful per start.",
+          ),
       })
       .strict()
       .prefault({})
-      .describe('Where the Temporal server is, and the local dev server `dev` starts when none answers.'),
+      .describe('Structured JSON logs (pino) of the worker, its activities and workflows.'),
+    metrics: z
+      .object({
+        listen: listenAddress
+          .optional()
+          .describe('host:port serving the pipeline metrics (iocflow_*) at /metrics; unset: off.'),
+        temporalListen: listenAddress
+          .optional()
+          .describe(
+            'host:port where the Temporal SDK serves its own worker metrics (temporal_*) at /metrics; unset: off.',
+          ),
+      })
+      .strict()
+      .refine((m) => m.listen === undefined || m.listen !== m.temporalListen, {
+        message: 'listen and temporalListen need different ports',
+        path: ['temporalListen'],
+      })
+      .prefault({})
+      .describe('Prometheus endpoints of the worker: the pipeline metrics and the Temporal SDK metrics.'),
     store: z
       .object({
         path: z.string().default('data/iocflow.db').describe('SQLite file of the IOC store.'),

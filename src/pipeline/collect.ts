@@ -2,6 +2,7 @@ import { emptyReport, type SourceReport } from '../shared/messages.js';
 import { normaliseEntry, type Indicator } from '../ioc/index.js';
 import type { Source } from '../sources/index.js';
 import type { Got } from 'got';
+import type { PipelineMetrics } from '../observability/metrics.js';
 import {
   readSourceMemory,
   recordSightings,
@@ -26,6 +27,7 @@ export interface CollectOptions {
   /** Called after each page is stored; the activity heartbeats from here. */
   onPageStored?: (cursor: string, report: SourceReport) => void;
   signal?: AbortSignal | undefined;
+  metrics?: PipelineMetrics | undefined;
 }
 
 export interface CollectResult {
@@ -57,9 +59,11 @@ export async function collect(source: Source, db: StoreDb, options: CollectOptio
     for (const e of page.errors) noteProblem(report, `${e.position}: ${e.message}`);
     for (const entry of page.entries) {
       report.entries++;
+      options.metrics?.entryRead(source.name);
       for (const outcome of normaliseEntry(entry.value, entry.typeHint)) {
         if (outcome.kind === 'rejected') {
           report.rejected[outcome.reason] = (report.rejected[outcome.reason] ?? 0) + 1;
+          options.metrics?.entryRejected(source.name, outcome.reason);
           noteProblem(
             report,
             `${entry.position}: ${outcome.reason}${outcome.detail ? ` (${outcome.detail})` : ''}`,

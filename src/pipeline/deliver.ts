@@ -1,4 +1,5 @@
 import type { SinkReport } from '../shared/messages.js';
+import type { PipelineMetrics } from '../observability/metrics.js';
 import type { Sink } from '../sinks/index.js';
 import {
   countPending,
@@ -16,6 +17,7 @@ export interface DeliverOptions {
   /** Called after each acknowledged batch; the activity heartbeats from here. */
   onBatch?: (report: SinkReport) => void;
   signal?: AbortSignal | undefined;
+  metrics?: PipelineMetrics | undefined;
 }
 
 /**
@@ -36,6 +38,7 @@ export async function drainOutbox(sink: Sink, db: StoreDb, options: DeliverOptio
     if (batch.length === 0) break;
     const result = await sink.send(batch, context);
     markSettled(db, sink.name, result, options.cycleId, options.now(), result.failure !== undefined);
+    options.metrics?.batchSettled(sink.name, result.accepted.length, result.rejected.length);
     report.delivered += result.accepted.length;
     report.rejected += result.rejected.length;
     report.batches++;

@@ -4,6 +4,7 @@ import { durationMs } from '../config/primitives.js';
 import { describeLookup, type Enricher, type Lookup } from '../enrichers/index.js';
 import type { Pacer } from '../enrichers/pacer.js';
 import { RateLimitedError } from '../http/failures.js';
+import type { PipelineMetrics } from '../observability/metrics.js';
 import { parseKey, type IocType } from '../ioc/index.js';
 import {
   iocIdOf,
@@ -31,6 +32,7 @@ export interface EnrichDeps {
   pacer?: Pacer;
   now: () => number;
   signal?: AbortSignal | undefined;
+  metrics?: PipelineMetrics | undefined;
 }
 
 /**
@@ -57,6 +59,7 @@ export async function enrichWithVendor(
   const cached = readEnrichments(db, iocId).find((e) => e.vendor === vendor);
   const ttl = durationMs(settings.ttl[indicator.type as Exclude<IocType, 'cidr' | 'email'>]);
   if (!force && cached?.fetchedAt != null && cached.lookup && now() - cached.fetchedAt < ttl) {
+    deps.metrics?.vendorCacheHit(vendor);
     return {
       vendor,
       status: 'cached',
@@ -67,6 +70,7 @@ export async function enrichWithVendor(
 
   if (!reserveVendorCall(db, vendor, settings.dailyBudget, now())) {
     const reason = `daily budget of ${settings.dailyBudget} calls spent`;
+    deps.metrics?.vendorSkipped(vendor, 'budget');
     recordGap(db, iocId, vendor, reason, now());
     return { vendor, status: 'skipped', reason };
   }
@@ -75,14 +79,17 @@ export async function enrichWithVendor(
     await deps.pacer?.wait(deps.signal);
     lookup = await enricher.lookup(indicator, deps.signal);
   } catch (err) {
+    deps.metrics?.vendorCalled(vendor, err instanceof RateLimitedError ? 'rate_limited' : 'failed');
     if (err instanceof RateLimitedError && (err.retryAfterMs ?? 0) > MAX_RETRY_AFTER_MS) {
       markVendorExhausted(db, vendor, now());
+      deps.metrics?.vendorSkipped(vendor, 'quota');
       const reason = `quota spent (vendor asks to wait ${Math.round((err.retryAfterMs ?? 0) / 60_000)} min)`;
       recordGap(db, iocId, vendor, reason, now());
       return { vendor, status: 'skipped', reason };
     }
     throw err;
   }
+  deps.metrics?.vendorCalled(vendor, lookup.outcome);
   storeLookup(db, iocId, vendor, lookup, now());
   return { vendor, status: 'fetched', outcome: lookup.outcome, brief: describeLookup(vendor, lookup) };
 }

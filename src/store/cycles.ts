@@ -14,6 +14,12 @@ export function finishCycleRow(db: StoreDb, cycleId: string, now: number, stats:
     .run();
 }
 
+/** When the cycle started (its first run, before any continue-as-new); undefined for an unknown cycle. */
+export function cycleStartedAt(db: StoreDb, cycleId: string): number | undefined {
+  return db.select({ startedAt: cycles.startedAt }).from(cycles).where(eq(cycles.id, cycleId)).get()
+    ?.startedAt;
+}
+
 export interface CycleRow {
   id: string;
   startedAt: number;

@@ -1,10 +1,11 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/index.js';
 import { serverExecutable } from './binaries.js';
+import { clientConnectionOptions, describeConnection } from './connection.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 
 export interface TemporalHandle {
@@ -35,14 +36,19 @@ export async function ensureTemporal(
 ): Promise<TemporalHandle> {
   const { address, namespace, devServer } = config.temporal;
   const say = options.say ?? (() => undefined);
+  // Built (and TLS files read) before the first attempt: a missing file is a config error, not "no server".
+  const connectOptions = clientConnectionOptions(config.temporal);
   let stopServer: (() => Promise<void>) | undefined;
-  let connection = await tryConnect(address);
+  let connection = await tryConnect(connectOptions);
   if (!connection) {
-    const local = parseLocalAddress(address);
+    // The dev server speaks plaintext only: a TLS setting means a real cluster was meant.
+    const local = connectOptions.tls === undefined ? parseLocalAddress(address) : undefined;
     if (options.startDevServer === false || !local) {
       throw new Error(
-        `No Temporal server answers at ${address} (config: temporal.address, env TEMPORAL_ADDRESS). ` +
-          (local ? 'Start one, or run `iocflow dev`.' : 'Check the address and that the server is up.'),
+        `No Temporal server answers at ${describeConnection(config.temporal)} (config: temporal.address, env TEMPORAL_ADDRESS). ` +
+          (local
+            ? 'Start one, or run `iocflow dev`.'
+            : 'Check the address, the TLS settings and that the server is up.'),
       );
     }
     mkdirSync(dirname(devServer.dbPath), { recursive: true });
@@ -50,7 +56,7 @@ export async function ensureTemporal(
       `starting the Temporal dev server on ${address} (database ${devServer.dbPath}, Web UI on port ${devServer.uiPort})`,
     );
     stopServer = await startDevServer(config, local);
-    connection = await Connection.connect({ address });
+    connection = await Connection.connect(connectOptions);
   }
   const added = await ensureSearchAttributes(connection, namespace);
   if (added.length > 0) say(`registered search attributes ${added.join(', ')}`);
@@ -78,7 +84,7 @@ async function startDevServer(
   config: Config,
   local: { host: string; port: number },
 ): Promise<() => Promise<void>> {
-  const { namespace, devServer, address } = config.temporal;
+  const { namespace, devServer } = config.temporal;
   // WAL keeps the dev server's single SQLite connection from serialising every write on fsync.
   const pragmas = ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=NORMAL'];
   const executable = serverExecutable('cli');
@@ -123,7 +129,7 @@ async function startDevServer(
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + DEV_SERVER_START_TIMEOUT_MS;
   for (;;) {
-    const probe = await tryConnect(address);
+    const probe = await tryConnect(clientConnectionOptions(config.temporal));
     if (probe) {
       await probe.close();
       break;
@@ -137,7 +143,7 @@ async function startDevServer(
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(
-        `the Temporal dev server did not answer on ${address} within ${DEV_SERVER_START_TIMEOUT_MS / 1000}s`,
+        `the Temporal dev server did not answer on ${config.temporal.address} within ${DEV_SERVER_START_TIMEOUT_MS / 1000}s`,
       );
     }
   }
@@ -151,9 +157,9 @@ async function startDevServer(
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function tryConnect(address: string): Promise<Connection | undefined> {
+async function tryConnect(options: ConnectionOptions): Promise<Connection | undefined> {
   try {
-    const connection = await Connection.connect({ address, connectTimeout: '2 seconds' });
+    const connection = await Connection.connect({ ...options, connectTimeout: '2 seconds' });
     await connection.workflowService.getSystemInfo({});
     return connection;
   } catch {

@@ -9,7 +9,7 @@
 //
 //   node --import tsx bench/orchestration.bench.ts [bound|known|new|naive ...]     (default: all)
 //   sizes: BOUND_COUNT (2000), KNOWN_TOTAL (100000), NEW_COUNT (10000), LATENCY_COUNT (2000), NAIVE_COUNT (300)
-import { temporal } from '@temporalio/proto';
+import protos from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createHash } from 'node:crypto';
@@ -188,7 +188,7 @@ async function cycleRun(options: { total: number; known: number; latencyMs: numb
       runs++;
       const history = await pipeline.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
       historyEvents = Math.max(historyEvents, history.events?.length ?? 0);
-      historyBytes = Math.max(historyBytes, temporal.api.history.v1.History.encode(history).finish().length);
+      historyBytes = Math.max(historyBytes, protos.temporal.api.history.v1.History.encode(history).finish().length);
     }
     return {
       wallMs,

@@ -167,18 +167,23 @@ async function cycleRun(options: { total: number; known: number; latencyMs: numb
     const handle = await startCycleNow(pipeline.client, pipeline.config);
     let enrichStart = 0;
     let enrichEnd = 0;
-    const watch = setInterval(() => {
-      handle
-        .query(progressQuery)
-        .then((p) => {
-          if (p.stage === 'enriching' && !enrichStart) enrichStart = performance.now();
-          if (p.stage !== 'enriching' && enrichStart && !enrichEnd) enrichEnd = performance.now();
-        })
-        .catch(() => undefined);
-    }, 250);
+    // One progress query at a time, awaited before the connection closes (a query the client is still
+    // retrying would otherwise outlive it).
+    let polling: Promise<void> = Promise.resolve();
+    let done = false;
+    const poll = async () => {
+      while (!done) {
+        const p = await handle.query(progressQuery).catch(() => undefined);
+        if (p?.stage === 'enriching' && !enrichStart) enrichStart = performance.now();
+        if (p && p.stage !== 'enriching' && enrichStart && !enrichEnd) enrichEnd = performance.now();
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+    polling = poll();
     const report = await handle.result();
     const wallMs = performance.now() - started;
-    clearInterval(watch);
+    done = true;
+    await polling;
     const peak = memory.stop();
 
     let historyEvents = 0;

@@ -44,7 +44,7 @@ const localScoring = proxyLocalActivities<Activities>({
 });
 
 /** Patch IDs of changes to EnrichIoc that runs started before them must replay around. */
-const PATCHES = { scoreLocally: 'score-locally' } as const;
+const PATCHES = { scoreLocally: 'score-locally', oneUpsert: 'one-upsert' } as const;
 
 /**
  * The life of one IOC's enrichment: ask each applicable vendor (cached answers are reused), score with
@@ -60,13 +60,18 @@ export async function EnrichIoc(input: EnrichIocInput): Promise<EnrichIocResult>
     again = true;
   });
 
+  // Each upsert is a history event and a visibility write: since `one-upsert`, a run starts with the stage
+  // its starter set (`enriching`) and upserts once, when it is scored; the `status` query has every stage.
+  const oneUpsert = patched(PATCHES.oneUpsert);
+  const stage = (next: IocStage) => (oneUpsert ? (status.stage = next) : setStage(status, next));
+
   let result: EnrichIocResult;
   do {
     again = false;
-    setStage(status, 'enriching');
+    stage('enriching');
     const steps = await Promise.all(input.vendors.map((vendor) => askVendor(vendor, input.key, force)));
     status.vendors = steps;
-    setStage(status, 'scoring');
+    stage('scoring');
     const scorer = patched(PATCHES.scoreLocally) ? localScoring : scoring;
     const scored = await scorer.scoreIoc({
       key: input.key,
@@ -87,14 +92,21 @@ export async function EnrichIoc(input: EnrichIocInput): Promise<EnrichIocResult>
       severity: scored.severity,
       explanation: scored.explanation,
     });
-    upsertSearchAttributes([
+    const scoredAttributes = [
       { key: SEARCH_ATTRIBUTES.iocScore, value: scored.score },
       { key: SEARCH_ATTRIBUTES.iocSources, value: scored.sources },
-    ]);
+    ] as const;
+    if (oneUpsert) {
+      // A re-enrichment signalled meanwhile runs next: the stage says so rather than `done`.
+      status.stage = again ? 'enriching' : 'done';
+      upsertSearchAttributes([...scoredAttributes, { key: SEARCH_ATTRIBUTES.iocStage, value: status.stage }]);
+    } else {
+      upsertSearchAttributes([...scoredAttributes]);
+    }
     // A re-enrichment asked for while this one ran gets fresh answers, not the ones just cached.
     force = true;
   } while (again);
-  setStage(status, 'done');
+  if (!oneUpsert) setStage(status, 'done');
   return result;
 }
 

@@ -139,7 +139,7 @@ async function enrichOne(cycleId: string, item: WorkItem, progress: CycleProgres
       typedSearchAttributes: [
         { key: SEARCH_ATTRIBUTES.iocType, value: item.iocType },
         { key: SEARCH_ATTRIBUTES.iocValue, value: item.iocValue },
-        { key: SEARCH_ATTRIBUTES.iocStage, value: 'queued' },
+        { key: SEARCH_ATTRIBUTES.iocStage, value: 'enriching' },
       ],
     });
     progress.started++;

@@ -39,7 +39,7 @@ export async function reenrichIoc(
     typedSearchAttributes: [
       { key: SEARCH_ATTRIBUTES.iocType, value: outcome.type },
       { key: SEARCH_ATTRIBUTES.iocValue, value: iocSearchValue(outcome.value) },
-      { key: SEARCH_ATTRIBUTES.iocStage, value: 'queued' },
+      { key: SEARCH_ATTRIBUTES.iocStage, value: 'enriching' },
     ],
   });
   return { workflowId, key };

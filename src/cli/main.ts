@@ -342,11 +342,11 @@ schedule
   .command('backfill')
   .description(
     "Run the schedule's ticks of a past window now (after a pause or an outage): one cycle per tick in " +
-      '(FROM, TO], under the overlap policy given; waits until each tick was started or skipped.',
+      '[FROM, TO], under the overlap policy given; waits until each tick was started or skipped.',
   )
   .addOption(configOption())
   .addOption(
-    new Option('--from <iso>', 'start of the window, exclusive (e.g. 2026-05-01T00:00:00Z)')
+    new Option('--from <iso>', 'start of the window, inclusive (e.g. 2026-05-01T00:00:00Z)')
       .argParser(isoDateTime)
       .makeOptionMandatory(),
   )
@@ -356,7 +356,8 @@ schedule
   .addOption(
     new Option(
       '--overlap <policy>',
-      'while a cycle runs: skip the tick, buffer_all (run each after the previous), or allow_all (run at once)',
+      'while a cycle the schedule started runs: skip the tick, buffer_all (run each after the previous), ' +
+        'or allow_all (run at once, and no longer count as running for later ticks)',
     )
       .choices(Object.keys(BACKFILL_OVERLAP))
       .default('skip'),

@@ -151,7 +151,7 @@ export const BACKFILL_OVERLAP = {
 export type BackfillOverlap = keyof typeof BACKFILL_OVERLAP;
 
 export interface BackfillOutcome {
-  /** Ticks of the schedule in the window (start exclusive, end inclusive, as the server counts them). */
+  /** Ticks of the schedule in the window, both ends included (as the server counts them). */
   ticks: number;
   /** Cycles the backfill started (as far as the schedule's recent actions show them). */
   started: string[];
@@ -197,13 +197,13 @@ export async function backfillSchedule(
   });
 }
 
-/** Interval ticks in (from, to]: the spec's intervals fire at offset + k × every since the epoch. */
+/** Interval ticks in [from, to]: the spec's intervals fire at offset + k × every since the epoch. */
 function ticksIn(d: ScheduleDescription, from: number, to: number): number {
   let ticks = 0;
   for (const interval of d.spec.intervals ?? []) {
     const every = Number(interval.every);
     const offset = Number(interval.offset ?? 0);
-    ticks += Math.floor((to - offset) / every) - Math.floor((from - offset) / every);
+    ticks += Math.max(0, Math.floor((to - offset) / every) - Math.ceil((from - offset) / every) + 1);
   }
   return ticks;
 }

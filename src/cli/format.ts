@@ -74,3 +74,14 @@ export function formatIocDetails(d: IocDetails, webUi: string): string {
   lines.push(`  Web UI: ${webUi}`);
   return lines.join('\n') + '\n';
 }
+
+/** A plain text table: a header row, then the rows, columns padded to their widest cell. */
+export function formatTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n') + '\n';
+}

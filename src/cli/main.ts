@@ -1,18 +1,48 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { z } from 'zod';
 import type { Client } from '@temporalio/client';
 import { ConfigError, loadConfig, resolveConfigPath, type Config } from '../config/index.js';
-import type { CycleReport, EnrichIocResult } from '../shared/messages.js';
+import type { CycleProgress, CycleReport, EnrichIocResult } from '../shared/messages.js';
 import { reenrichIoc } from '../temporal/reenrich.js';
-import { CycleAlreadyRunningError, runningCycle, startCycleNow, webUiLink } from '../temporal/cycles.js';
-import { applySchedule, describeSchedule, triggerSchedule } from '../temporal/schedule.js';
+import {
+  CycleAlreadyRunningError,
+  cycleProgress,
+  followCycle,
+  runningCycle,
+  startCycleNow,
+  webUiLink,
+} from '../temporal/cycles.js';
+import {
+  applySchedule,
+  BACKFILL_OVERLAP,
+  backfillSchedule,
+  describeSchedule,
+  pauseSchedule,
+  ScheduleMissingError,
+  summariseSchedule,
+  triggerSchedule,
+  unpauseSchedule,
+  type BackfillOverlap,
+} from '../temporal/schedule.js';
 import { installLogging } from '../temporal/logging.js';
 import { describeConnection } from '../temporal/connection.js';
 import { ensureTemporal } from '../temporal/server.js';
 import { startWorker, type RunningWorker } from '../../worker.js';
-import { formatCycleReport, formatIocDetails } from './format.js';
-import { normaliseEntry } from '../ioc/index.js';
+import { formatCycleReport, formatIocDetails, formatTable } from './format.js';
+import { IOC_TYPES, normaliseEntry } from '../ioc/index.js';
 import { iocWorkflowId } from '../ioc/identity.js';
-import { iocDetails, openStore } from '../store/index.js';
+import {
+  findCycle,
+  highConfidenceIocs,
+  iocDetails,
+  openStore,
+  recentCycles,
+  searchIocs,
+  type Store,
+} from '../store/index.js';
+import { formatCycles, summariseCycle } from './cycles.js';
+import { cycleProgressDisplay } from './progress.js';
+import { EXPORT_FORMATS, exportToFile, writeExport, type ExportFormat } from './export.js';
 import { normalizeLines, openInput, parseLines } from './inspect.js';
 import { loadConfiguredAllowlists, openRuntime } from './runtime.js';
 import { SAVED_FORMATS, type SavedFormat } from '../sources/index.js';
@@ -30,13 +60,42 @@ const program = new Command()
   .name('iocflow')
   .description('Durable threat-intelligence pipeline: ingest, normalise, enrich, score and deliver IOCs.')
   .showHelpAfterError()
-  .exitOverride();
+  .exitOverride()
+  .addHelpText(
+    'after',
+    '\nExit codes: 0 ok, 1 failure, 2 bad usage or configuration, 3 a cycle is already running, ' +
+      '4 not found (IOC, schedule, running cycle).\n' +
+      'Environment: IOCFLOW_CONFIG (config file), TEMPORAL_ADDRESS, IOCFLOW_LOG_LEVEL (Temporal SDK logs, default warn).',
+  );
 
 const configOption = () =>
   new Option(
     '-c, --config <file>',
     'config file (default: $IOCFLOW_CONFIG, ./config.yaml, then the bundled example)',
   );
+
+const jsonOption = (what = 'machine-readable output (JSON)') => new Option('--json', what);
+
+/** An integer option in [min, max]; anything else is a usage error naming the option. */
+const integerIn = (min: number, max: number) => {
+  const schema = z.coerce.number().int().min(min).max(max);
+  return (value: string) => {
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    return parsed.data;
+  };
+};
+
+/** An ISO 8601 date-time with a time zone (`2026-05-01T00:00:00Z`). */
+const isoDateTime = (value: string) => {
+  const parsed = z.iso.datetime({ offset: true }).safeParse(value);
+  if (!parsed.success)
+    throw new InvalidArgumentError('expected an ISO 8601 date-time with a zone, e.g. 2026-05-01T00:00:00Z');
+  return new Date(parsed.data);
+};
+
+const scoreOption = (flags: string, description: string) =>
+  new Option(flags, description).argParser(integerIn(0, 100));
 
 program
   .command('dev')
@@ -108,23 +167,104 @@ program
   .command('run-once')
   .description(
     'Run one cycle to completion with an in-process worker, against TEMPORAL_ADDRESS or a dev server it ' +
-      'starts itself; print the cycle statistics as JSON.',
+      'starts itself; show its progress on a terminal (stderr) and print the cycle statistics as JSON ' +
+      '(stdout). Refuses (exit 3) while a cycle is running.',
   )
   .addOption(configOption())
   .action(async (opts: { config?: string }) => {
     const runtime = await openRuntime(opts.config);
     installLogging(runtime);
     const temporal = await ensureTemporal(runtime.config, { say });
-    const worker = await startWorker({ ...runtime, address: temporal.address });
+    let worker: RunningWorker | undefined;
     try {
+      // Refuse before the in-process worker starts: it would otherwise take over the running cycle's tasks.
+      const running = await runningCycle(temporal.client, runtime.config);
+      if (running) throw new CycleAlreadyRunningError(running);
+      worker = await startWorker({ ...runtime, address: temporal.address });
       const handle = await startCycleNow(temporal.client, runtime.config);
       say(`cycle ${handle.workflowId}: ${webUiLink(runtime.config, handle.workflowId)}`);
-      process.stdout.write(JSON.stringify(await handle.result(), null, 2) + '\n');
+      const display = cycleProgressDisplay(handle.workflowId);
+      const report = await followCycle(temporal.client, handle.workflowId, (p) => display.update(p)).finally(
+        () => display.stop(),
+      );
+      process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     } finally {
-      await worker.stop();
+      await worker?.stop();
       await temporal.close();
       runtime.close();
     }
+  });
+
+program
+  .command('cycles')
+  .description(
+    'Recent cycles, newest first, with their statistics: entries collected, new IOCs and rejected entries ' +
+      'over all sources; IOCs planned, enriched and failed; IOCs delivered per sink; duration. A running ' +
+      'cycle shows its live progress (asked of the cycle itself).',
+  )
+  .addOption(configOption())
+  .addOption(
+    new Option('-n, --limit <n>', 'how many cycles to list').argParser(integerIn(1, 1000)).default(10),
+  )
+  .addOption(jsonOption('machine-readable output: a JSON array of cycles (with --watch: the finished cycle)'))
+  .option(
+    '--watch',
+    'follow the running cycle until it finishes (a progress bar on a terminal, a line every 10s ' +
+      'otherwise, on stderr), then print its statistics; exit 4 when no cycle is running',
+  )
+  .action(async (opts: { config?: string; limit: number; json?: boolean; watch?: boolean }) => {
+    const { config } = loadConfig(resolveConfigPath(opts.config));
+    if (opts.watch) {
+      await withClient(opts.config, async (client) => {
+        const id = await runningCycle(client, config);
+        if (!id)
+          throw new NotFoundError(
+            'no cycle is running (start one with `iocflow schedule trigger` or `iocflow run-once`)',
+          );
+        say(`following cycle ${id}: ${webUiLink(config, id)}`);
+        const display = cycleProgressDisplay(id, { plainLines: true });
+        const report = await followCycle(client, id, (p) => display.update(p)).finally(() => display.stop());
+        const row = withStore(config.store.path, (store) => findCycle(store.db, id));
+        if (!row) {
+          // The worker writes to a store this machine does not see: the workflow's own report is all there is.
+          process.stdout.write(
+            opts.json ? JSON.stringify(report, null, 2) + '\n' : formatCycleReport(report) + '\n',
+          );
+          return;
+        }
+        const summary = summariseCycle(row, { running: false }, Date.now());
+        process.stdout.write(
+          opts.json
+            ? JSON.stringify(summary, null, 2) + '\n'
+            : formatCycles([summary]) + formatCycleReport(report) + '\n',
+        );
+      });
+      return;
+    }
+    const rows = withStore(config.store.path, (store) => recentCycles(store.db, opts.limit));
+    let running: string | undefined;
+    let progress: CycleProgress | undefined;
+    let reachable = true;
+    if (rows.some((r) => r.finishedAt === null)) {
+      try {
+        await withClient(opts.config, async (client) => {
+          running = await runningCycle(client, config);
+          if (running) progress = await cycleProgress(client, running);
+        });
+      } catch (err) {
+        reachable = false;
+        say(`live progress unavailable: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    const now = Date.now();
+    const summaries = rows.map((row) =>
+      summariseCycle(
+        row,
+        row.id === running ? { running: true, progress } : { running: reachable ? false : undefined },
+        now,
+      ),
+    );
+    process.stdout.write(opts.json ? JSON.stringify(summaries, null, 2) + '\n' : formatCycles(summaries));
   });
 
 const schedule = program
@@ -135,36 +275,31 @@ schedule
   .command('apply')
   .description('Create the schedule or bring it in line with the config (idempotent).')
   .addOption(configOption())
-  .action(async (opts: { config?: string }) =>
+  .addOption(jsonOption('machine-readable output: {"id","outcome"} (created, updated or unchanged)'))
+  .action(async (opts: { config?: string; json?: boolean }) =>
     withClient(opts.config, async (client, config) => {
-      process.stdout.write(`${config.schedule.id}: ${await applySchedule(client, config)}\n`);
+      const outcome = await applySchedule(client, config);
+      process.stdout.write(
+        opts.json
+          ? JSON.stringify({ id: config.schedule.id, outcome }) + '\n'
+          : `${config.schedule.id}: ${outcome}\n`,
+      );
     }),
   );
 
 schedule
   .command('describe')
-  .description('Show the schedule: interval, overlap policy, recent and next runs.')
+  .description(
+    'Show the schedule: paused or not (and the note why), interval, overlap policy, recent and next runs.',
+  )
   .addOption(configOption())
-  .option('--json', 'machine-readable output')
+  .addOption(jsonOption())
   .action(async (opts: { config?: string; json?: boolean }) =>
     withClient(opts.config, async (client, config) => {
-      const d = await describeSchedule(client, config);
-      const summary = {
-        id: config.schedule.id,
-        paused: d.state.paused,
-        every: d.spec.intervals?.map((i) => `${Number(i.every) / 1000}s`),
-        overlap: d.policies.overlap,
-        catchupWindowSeconds: Number(d.policies.catchupWindow) / 1000,
-        actionsTaken: d.info.numActionsTaken,
-        skippedOverlap: d.info.numActionsSkippedOverlap,
-        running: d.info.runningActions.map((a) => a.workflow.workflowId),
-        recent: d.info.recentActions.slice(-5).map((a) => ({
-          scheduledAt: a.scheduledAt.toISOString(),
-          workflowId: a.action.workflow.workflowId,
-        })),
-        next: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
-      };
-      process.stdout.write(opts.json ? JSON.stringify(summary, null, 2) + '\n' : formatObject(summary));
+      const summary = summariseSchedule(config.schedule.id, await describeSchedule(client, config));
+      process.stdout.write(
+        opts.json ? JSON.stringify(summary, null, 2) + '\n' : formatObject({ ...summary }),
+      );
     }),
   );
 
@@ -172,11 +307,90 @@ schedule
   .command('trigger')
   .description('Start a cycle now through the schedule, under its overlap policy.')
   .addOption(configOption())
-  .action(async (opts: { config?: string }) =>
+  .addOption(jsonOption('machine-readable output: {"id","triggered":true}'))
+  .action(async (opts: { config?: string; json?: boolean }) =>
     withClient(opts.config, async (client, config) => {
       await triggerSchedule(client, config);
-      process.stdout.write(`${config.schedule.id}: triggered\n`);
+      process.stdout.write(
+        opts.json
+          ? JSON.stringify({ id: config.schedule.id, triggered: true }) + '\n'
+          : `${config.schedule.id}: triggered\n`,
+      );
     }),
+  );
+
+for (const [name, paused] of [
+  ['pause', true],
+  ['unpause', false],
+] as const) {
+  schedule
+    .command(name)
+    .description(
+      paused
+        ? 'Stop the schedule from starting cycles (a running cycle finishes); `describe` shows the note.'
+        : 'Let the schedule start cycles again (missed ticks are not made up: see backfill).',
+    )
+    .addOption(configOption())
+    .option(
+      '--note <text>',
+      `why, for whoever looks next (default: "${name}d with iocflow schedule ${name}")`,
+    )
+    .addOption(jsonOption('machine-readable output: {"id","paused","note"}'))
+    .action(async (opts: { config?: string; note?: string; json?: boolean }) =>
+      withClient(opts.config, async (client, config) => {
+        await (paused ? pauseSchedule : unpauseSchedule)(client, config, opts.note);
+        const { state } = await describeSchedule(client, config);
+        const result = { id: config.schedule.id, paused: state.paused, note: state.note || null };
+        process.stdout.write(
+          opts.json
+            ? JSON.stringify(result) + '\n'
+            : `${result.id}: ${result.paused ? 'paused' : 'running'}${result.note ? ` (${result.note})` : ''}\n`,
+        );
+      }),
+    );
+}
+
+schedule
+  .command('backfill')
+  .description(
+    "Run the schedule's ticks of a past window now (after a pause or an outage): one cycle per tick in " +
+      '[FROM, TO], under the overlap policy given; waits until each tick was started or skipped.',
+  )
+  .addOption(configOption())
+  .addOption(
+    new Option('--from <iso>', 'start of the window, inclusive (e.g. 2026-05-01T00:00:00Z)')
+      .argParser(isoDateTime)
+      .makeOptionMandatory(),
+  )
+  .addOption(
+    new Option('--to <iso>', 'end of the window, inclusive').argParser(isoDateTime).makeOptionMandatory(),
+  )
+  .addOption(
+    new Option(
+      '--overlap <policy>',
+      'while a cycle the schedule started runs: skip the tick, buffer_all (run each after the previous), ' +
+        'or allow_all (run at once, and no longer count as running for later ticks)',
+    )
+      .choices(Object.keys(BACKFILL_OVERLAP))
+      .default('skip'),
+  )
+  .addOption(jsonOption('machine-readable output: {"id","ticks","started","skipped","pending"}'))
+  .action(
+    async (opts: { config?: string; from: Date; to: Date; overlap: BackfillOverlap; json?: boolean }) => {
+      if (opts.from >= opts.to) throw new UsageError('--from must be before --to');
+      await withClient(opts.config, async (client, config) => {
+        const outcome = await backfillSchedule(client, config, opts);
+        process.stdout.write(
+          opts.json
+            ? JSON.stringify({ id: config.schedule.id, ...outcome }) + '\n'
+            : `${config.schedule.id}: ${outcome.ticks} tick${outcome.ticks === 1 ? '' : 's'} in the window; ` +
+                `started ${outcome.started.length ? outcome.started.join(', ') : 'none'}; ` +
+                `${outcome.skipped} skipped (a cycle was running)` +
+                (outcome.pending ? `; ${outcome.pending} still pending` : '') +
+                '\n',
+        );
+      });
+    },
   );
 
 program
@@ -212,6 +426,94 @@ program
   });
 
 program
+  .command('search')
+  .description(
+    'IOCs in the store that match every filter given, highest score first: key, latest score, severity, ' +
+      'sources, last seen.',
+  )
+  .addOption(configOption())
+  .addOption(new Option('-t, --type <type>', 'only IOCs of this type').choices(IOC_TYPES))
+  .addOption(scoreOption('--min-score <n>', 'latest score at least N (0–100); unscored IOCs never match'))
+  .addOption(scoreOption('--max-score <n>', 'latest score at most N (0–100); unscored IOCs never match'))
+  .option('-s, --source <name>', 'seen by this source (its name in the config)')
+  .option('--tag <tag>', 'given this tag by any source (case-insensitive)')
+  .addOption(new Option('-n, --limit <n>', 'at most N IOCs').argParser(integerIn(1, 1_000_000)).default(50))
+  .addOption(jsonOption('machine-readable output: a JSON array of IOCs'))
+  .action(
+    (opts: {
+      config?: string;
+      type?: string;
+      minScore?: number;
+      maxScore?: number;
+      source?: string;
+      tag?: string;
+      limit: number;
+      json?: boolean;
+    }) => {
+      if (opts.minScore !== undefined && opts.maxScore !== undefined && opts.minScore > opts.maxScore)
+        throw new UsageError('--min-score is above --max-score: nothing can match');
+      const { config } = loadConfig(resolveConfigPath(opts.config));
+      const found = withStore(config.store.path, (store) => searchIocs(store.db, opts));
+      const iso = (ms: number) => new Date(ms).toISOString();
+      if (opts.json) {
+        const out = found.map((m) => ({ ...m, firstSeen: iso(m.firstSeen), lastSeen: iso(m.lastSeen) }));
+        process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+        return;
+      }
+      if (found.length === 0) {
+        process.stdout.write('no IOC matches\n');
+        return;
+      }
+      process.stdout.write(
+        formatTable(
+          ['KEY', 'SCORE', 'SEVERITY', 'SOURCES', 'LAST SEEN'],
+          found.map((m) => [
+            m.key,
+            m.score === null ? '-' : String(m.score),
+            m.severity ?? (m.status === 'new' ? 'not scored' : '-'),
+            m.sources.join(', '),
+            iso(m.lastSeen).replace(/\.\d{3}Z$/, 'Z'),
+          ]),
+        ),
+      );
+      if (found.length === opts.limit) say(`showing the first ${opts.limit}; raise --limit for more`);
+    },
+  );
+
+program
+  .command('export')
+  .description(
+    'Write the current high-confidence set: IOCs whose latest score reaches --min-score and whose ' +
+      'lifetime has not ended (allowlisted IOCs never), one IOC at a time, so any size streams.',
+  )
+  .addOption(configOption())
+  .addOption(
+    new Option(
+      '-f, --format <format>',
+      'jsonl: one JSON object per IOC; csv: header row, RFC 4180 quoting, lists `;`-separated; ' +
+        'stix: a STIX 2.1 bundle of indicators (the same ids and patterns the Sentinel sink sends)',
+    )
+      .choices(EXPORT_FORMATS)
+      .default('jsonl'),
+  )
+  .addOption(scoreOption('--min-score <n>', 'lowest latest score exported, 0–100').default(70))
+  .option('-o, --output <file>', 'write FILE (replaced only once complete) instead of standard output')
+  .action(async (opts: { config?: string; format: ExportFormat; minScore: number; output?: string }) => {
+    const { config } = loadConfig(resolveConfigPath(opts.config));
+    const store = openStore(config.store.path);
+    try {
+      const now = Date.now();
+      const iocs = highConfidenceIocs(store.db, { minScore: opts.minScore, now });
+      const count = opts.output
+        ? await exportToFile(opts.output, (out) => writeExport(iocs, opts.format, out, now))
+        : await writeExport(iocs, opts.format, process.stdout, now);
+      say(`exported ${count} IOC${count === 1 ? '' : 's'} with a score of ${opts.minScore} or more`);
+    } finally {
+      store.close();
+    }
+  });
+
+program
   .command('reenrich')
   .description(
     'Enrich and score one IOC again now, bypassing every vendor cache: signals its EnrichIoc workflow, or ' +
@@ -220,15 +522,29 @@ program
   .argument('<ioc>', 'the indicator, e.g. 185.220.101[.]47')
   .addOption(configOption())
   .option('--wait', 'wait for the new score and print it')
-  .action(async (ioc: string, opts: { config?: string; wait?: boolean }) =>
+  .addOption(
+    jsonOption(
+      'machine-readable output: {"key","workflowId"}, or with --wait {"key","score","severity","scoreVersion","changed"}',
+    ),
+  )
+  .action(async (ioc: string, opts: { config?: string; wait?: boolean; json?: boolean }) =>
     withClient(opts.config, async (client, config) => {
       const { workflowId, key } = await reenrichIoc(client, config, ioc);
       say(`${key}: ${webUiLink(config, workflowId)}`);
       if (opts.wait) {
         const result = await client.workflow.getHandle<() => Promise<EnrichIocResult>>(workflowId).result();
-        process.stdout.write(JSON.stringify(result) + '\n');
+        process.stdout.write(
+          opts.json
+            ? JSON.stringify(result) + '\n'
+            : `${result.key}: score ${result.score} (${result.severity}), version ${result.scoreVersion}` +
+                `${result.changed ? '' : ', unchanged'}\n`,
+        );
       } else {
-        process.stdout.write(JSON.stringify({ key, workflowId }) + '\n');
+        process.stdout.write(
+          opts.json
+            ? JSON.stringify({ key, workflowId }) + '\n'
+            : `${key}: re-enrichment requested (${workflowId})\n`,
+        );
       }
     }),
   );
@@ -283,15 +599,34 @@ program
   .command('check')
   .description('Validate the config file and the environment variables it references.')
   .addOption(configOption())
-  .action((opts: { config?: string }) => {
-    const { config, file } = loadConfig(resolveConfigPath(opts.config));
-    const sources = Object.entries(config.sources);
-    const sinks = Object.entries(config.sinks);
-    process.stdout.write(
-      `${file}: ok\n` +
-        `  sources: ${sources.map(([n, s]) => `${n} (${s.type}${s.enabled ? '' : ', disabled'})`).join(', ') || 'none'}\n` +
-        `  sinks:   ${sinks.map(([n, s]) => `${n} (${s.type}${s.enabled ? '' : ', disabled'})`).join(', ') || 'none'}\n`,
-    );
+  .addOption(
+    jsonOption(
+      'machine-readable output: {"file","ok","sources","sinks"}, or {"file","ok":false,"problems"} (exit 2)',
+    ),
+  )
+  .action((opts: { config?: string; json?: boolean }) => {
+    let loaded;
+    try {
+      loaded = loadConfig(resolveConfigPath(opts.config));
+    } catch (err) {
+      if (opts.json && err instanceof ConfigError)
+        process.stdout.write(
+          JSON.stringify({ file: err.file, ok: false, problems: err.problems }, null, 2) + '\n',
+        );
+      throw err;
+    }
+    const { config, file } = loaded;
+    const list = (entries: [string, { type: string; enabled: boolean }][]) =>
+      entries.map(([name, s]) => ({ name, type: s.type, enabled: s.enabled }));
+    const sources = list(Object.entries(config.sources));
+    const sinks = list(Object.entries(config.sinks));
+    if (opts.json) {
+      process.stdout.write(JSON.stringify({ file, ok: true, sources, sinks }, null, 2) + '\n');
+      return;
+    }
+    const line = (items: typeof sources) =>
+      items.map((i) => `${i.name} (${i.type}${i.enabled ? '' : ', disabled'})`).join(', ') || 'none';
+    process.stdout.write(`${file}: ok\n  sources: ${line(sources)}\n  sinks:   ${line(sinks)}\n`);
   });
 
 async function withClient(
@@ -304,6 +639,16 @@ async function withClient(
     await fn(temporal.client, config);
   } finally {
     await temporal.close();
+  }
+}
+
+/** Opens the store for one read; closes it whatever happens. */
+function withStore<T>(path: string, fn: (store: Store) => T): T {
+  const store = openStore(path);
+  try {
+    return fn(store);
+  } finally {
+    store.close();
   }
 }
 
@@ -382,7 +727,11 @@ try {
   } else if (err instanceof ConfigError) {
     process.stderr.write(`${err.message}\n`);
     process.exitCode = EXIT.usage;
-  } else if (err instanceof UsageError || err instanceof NotFoundError) {
+  } else if (
+    err instanceof UsageError ||
+    err instanceof NotFoundError ||
+    err instanceof ScheduleMissingError
+  ) {
     process.stderr.write(`iocflow: ${err.message}\n`);
     process.exitCode = err instanceof UsageError ? EXIT.usage : EXIT.notFound;
   } else if (err instanceof CycleAlreadyRunningError) {

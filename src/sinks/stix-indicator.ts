@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { DeliveryItem } from '../store/index.js';
 
-// STIX 2.1 indicators for the sinks that speak STIX (Sentinel). The id is derived from the IOC key alone,
-// so every upload of one IOC, retried or updated, lands on the same object at the receiver.
+// STIX 2.1 indicators for the sinks that speak STIX (Sentinel) and for `iocflow export --format stix`. The
+// id is derived from the IOC key alone, so every upload of one IOC, retried or updated, lands on the same
+// object at the receiver, and an export names the same object as the sink.
 
 /** The iocflow namespace for UUIDv5 ids (itself a v5 UUID of "iocflow" under the URL namespace). */
 const IOCFLOW_NAMESPACE = 'd8d3b457-2052-5fbf-9e42-53de8f5b2a05';
@@ -57,10 +58,28 @@ const TLP_MARKINGS: Record<string, string> = {
 
 export interface StixIndicatorOptions {
   tlp?: string | undefined;
-  /** Withdrawal: `revoke` marks it revoked, `expire` ends its validity at `now`. */
-  withdraw: 'revoke' | 'expire';
+  /** Withdrawal: `revoke` marks it revoked, `expire` ends its validity at `now`. @default 'revoke' */
+  withdraw?: 'revoke' | 'expire' | undefined;
   now: number;
 }
+
+/** What an indicator is built from: a sink's delivery, or an IOC of an export (always an upsert). */
+export type StixIndicatorSource = Pick<
+  DeliveryItem,
+  | 'key'
+  | 'type'
+  | 'value'
+  | 'score'
+  | 'severity'
+  | 'confidence'
+  | 'expiresAt'
+  | 'explanation'
+  | 'evidence'
+  | 'sources'
+  | 'tags'
+  | 'firstSeen'
+  | 'scoredAt'
+> & { action?: DeliveryItem['action'] };
 
 /** RFC 3339 with milliseconds and Z, as Sentinel's samples write them. */
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -70,7 +89,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * `created`), so re-sending the same version is byte-identical and a newer version is newer; a
  * withdrawal is stamped with the time it is sent, which is later than anything sent before.
  */
-export function stixIndicator(item: DeliveryItem, options: StixIndicatorOptions) {
+export function stixIndicator(item: StixIndicatorSource, options: StixIndicatorOptions) {
   const created = item.firstSeen;
   const withdrawn = item.action === 'withdraw';
   const modified = Math.max(created, withdrawn ? Math.max(options.now, item.scoredAt) : item.scoredAt);
@@ -93,7 +112,7 @@ export function stixIndicator(item: DeliveryItem, options: StixIndicatorOptions)
     ...(validUntil !== null && validUntil > created ? { valid_until: iso(validUntil) } : {}),
     confidence: item.confidence,
     labels: [...new Set([...item.sources, ...item.tags])],
-    ...(withdrawn && options.withdraw === 'revoke' ? { revoked: true } : {}),
+    ...(withdrawn && options.withdraw !== 'expire' ? { revoked: true } : {}),
     ...(options.tlp ? { object_marking_refs: [TLP_MARKINGS[options.tlp]!] } : {}),
   };
 }

@@ -36,3 +36,8 @@ export function recentCycles(db: StoreDb, limit: number): CycleRow[] {
     .all()
     .map((r) => ({ ...r, stats: r.stats ? (JSON.parse(r.stats) as unknown) : null }));
 }
+
+export function findCycle(db: StoreDb, cycleId: string): CycleRow | undefined {
+  const row = db.select().from(cycles).where(eq(cycles.id, cycleId)).get();
+  return row && { ...row, stats: row.stats ? (JSON.parse(row.stats) as unknown) : null };
+}

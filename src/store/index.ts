@@ -8,3 +8,5 @@ export * as tables from './schema.js';
 export * from './source-state.js';
 export * from './enrichments.js';
 export * from './ioc-details.js';
+export * from './provenance.js';
+export * from './search.js';

@@ -1,9 +1,8 @@
-import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Contribution } from '../scoring/index.js';
 import type { StoreDb } from './open.js';
-import { describeLookup, type VendorName } from '../enrichers/types.js';
-import { storedLookup } from './enrichments.js';
-import { deliveries, enrichments, iocs, outbox, scores, sightings, sinkInflight } from './schema.js';
+import { evidenceOf, provenanceOf } from './provenance.js';
+import { deliveries, iocs, outbox, scores, sinkInflight } from './schema.js';
 
 /** Everything a sink needs to deliver one outbox row. */
 export interface DeliveryItem {
@@ -63,53 +62,15 @@ export function pendingDeliveries(db: StoreDb, sink: string, limit: number): Del
     .limit(limit)
     .all();
   if (rows.length === 0) return [];
-  const provenance = new Map<
-    number,
-    { sources: Set<string>; tags: Set<string>; refs: { source: string; ref: string }[] }
-  >();
-  const seen = db
-    .select({
-      iocId: sightings.iocId,
-      source: sightings.source,
-      sourceRef: sightings.sourceRef,
-      tags: sightings.tags,
-    })
-    .from(sightings)
-    .where(inArray(sightings.iocId, [...new Set(rows.map((r) => r.iocId))]))
-    .all();
-  for (const s of seen) {
-    const p = provenance.get(s.iocId) ?? { sources: new Set<string>(), tags: new Set<string>(), refs: [] };
-    p.sources.add(s.source);
-    if (s.sourceRef) p.refs.push({ source: s.source, ref: s.sourceRef });
-    for (const t of JSON.parse(s.tags) as string[]) p.tags.add(t);
-    provenance.set(s.iocId, p);
-  }
-  const evidence = new Map<number, string[]>();
-  for (const e of db
-    .select({
-      iocId: enrichments.iocId,
-      vendor: enrichments.vendor,
-      outcome: enrichments.outcome,
-      verdict: enrichments.verdict,
-    })
-    .from(enrichments)
-    .where(inArray(enrichments.iocId, [...new Set(rows.map((r) => r.iocId))]))
-    .orderBy(asc(enrichments.vendor))
-    .all()) {
-    const lookup = storedLookup(e.outcome, e.verdict);
-    if (!lookup) continue;
-    evidence.set(e.iocId, [...(evidence.get(e.iocId) ?? []), describeLookup(e.vendor as VendorName, lookup)]);
-  }
+  const ids = rows.map((r) => r.iocId);
+  const provenance = provenanceOf(db, ids);
+  const evidence = evidenceOf(db, ids);
   return rows.map(({ iocId, explanation, ...r }) => ({
     ...r,
     deliveryId: `${r.key}|${sink}|${r.scoreVersion}|${r.action}`,
     explanation: JSON.parse(explanation) as Contribution[],
-    sources: [...(provenance.get(iocId)?.sources ?? [])].sort(),
-    refs: (provenance.get(iocId)?.refs ?? []).sort(
-      (a, b) => a.source.localeCompare(b.source) || a.ref.localeCompare(b.ref),
-    ),
-    tags: [...(provenance.get(iocId)?.tags ?? [])].sort(),
-    evidence: evidence.get(iocId) ?? [],
+    ...provenance(iocId),
+    evidence: evidence(iocId),
   }));
 }
 

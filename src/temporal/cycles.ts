@@ -1,6 +1,13 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/index.js';
-import { WORKFLOW_TYPES, type CycleReport, type IngestCycleInput } from '../shared/messages.js';
+import {
+  progressQuery,
+  WORKFLOW_TYPES,
+  type CycleProgress,
+  type CycleReport,
+  type IngestCycleInput,
+} from '../shared/messages.js';
 
 export class CycleAlreadyRunningError extends Error {
   constructor(readonly workflowId: string) {
@@ -37,6 +44,54 @@ export async function startCycleNow(
       args: [{}],
     },
   );
+}
+
+/**
+ * A running cycle's live progress, through its `progress` query; undefined when no worker answers in
+ * time (all workers down, or the cycle just finished), so a listing never hangs on one cycle.
+ */
+export async function cycleProgress(
+  client: Client,
+  workflowId: string,
+  timeoutMs = 3000,
+): Promise<CycleProgress | undefined> {
+  try {
+    return await client.withDeadline(Date.now() + timeoutMs, () =>
+      client.workflow.getHandle(workflowId).query(progressQuery),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Follows a cycle to its end (across continue-as-new), reporting its progress every `intervalMs`
+ * while it runs; resolves with its report, or rejects as the cycle fails.
+ */
+export async function followCycle(
+  client: Client,
+  workflowId: string,
+  onProgress: (progress: CycleProgress) => void,
+  intervalMs = 1000,
+): Promise<CycleReport> {
+  const result = client.workflow.getHandle<() => Promise<CycleReport>>(workflowId).result();
+  let finished = false;
+  // Settling is observed here; the caller gets the outcome (or the failure) from `result` below.
+  const settled = result.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  while (!finished) {
+    const progress = await cycleProgress(client, workflowId);
+    if (progress && !finished) onProgress(progress);
+    const tick = new AbortController();
+    await Promise.race([
+      settled,
+      sleep(intervalMs, undefined, { signal: tick.signal }).catch(() => undefined),
+    ]);
+    tick.abort();
+  }
+  return result;
 }
 
 /** Web UI page of a workflow execution. */

@@ -1,36 +1,18 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { scoreAndRecord } from '../../src/pipeline/score.js';
-import { PROJECT_ROOT } from '../../src/project-root.js';
 import { openStore, recordSightings } from '../../src/store/index.js';
 import { sighting } from '../support/store.js';
-
-const run = promisify(execFile);
-const BIN = join(PROJECT_ROOT, 'bin', 'iocflow.js');
-
-/** Runs the real command line; resolves with its exit code instead of throwing on a non-zero one. */
-async function iocflow(args: string[], input?: string) {
-  const child = run(process.execPath, [BIN, ...args], { env: { ...process.env, IOCFLOW_CONFIG: '' } });
-  if (input !== undefined) {
-    child.child.stdin?.end(input);
-  }
-  try {
-    const { stdout, stderr } = await child;
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { iocflow } from './run.js';
 
 describe('the iocflow command line', () => {
   test('normalize prints one JSON line per input: canonical form, allowlist, or the reason it was rejected', async () => {
-    const result = await iocflow(['normalize', '-'], 'hxxp://evil[.]example[.]net/a\n8.8.8.8\nnot an ioc\n');
+    const result = await iocflow(['normalize', '-'], {
+      input: 'hxxp://evil[.]example[.]net/a\n8.8.8.8\nnot an ioc\n',
+    });
     expect(result.code).toBe(0);
     expect(
       result.stdout

@@ -104,7 +104,8 @@ function untilSignalled(): Promise<void> {
   });
 }
 
-installSdkLogger();
+// The summary is the demo's output: the SDK's warnings (a simulated 429 retried, say) would only bury it.
+installSdkLogger({ sdkLevel: 'error' });
 try {
   await main(process.argv.slice(2).includes('--once'));
 } catch (err) {

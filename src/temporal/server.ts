@@ -1,7 +1,7 @@
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/index.js';
 import { serverExecutable } from './binaries.js';
@@ -136,8 +136,9 @@ async function startDevServer(
     }
     const code = await Promise.race([exited, sleep(250).then(() => 'running' as const)]);
     if (code !== 'running') {
+      const logFile = join(dirname(devServer.dbPath), 'temporal-dev.log');
       throw new Error(
-        `the Temporal dev server exited (code ${code}); see ${join(dirname(devServer.dbPath), 'temporal-dev.log')}`,
+        `the Temporal dev server exited (code ${code}): ${lastLines(logFile, 5)} (log: ${logFile})`,
       );
     }
     if (Date.now() > deadline) {
@@ -172,4 +173,13 @@ function parseLocalAddress(address: string): { host: string; port: number } | un
   return match
     ? { host: match[1] === 'localhost' ? '127.0.0.1' : match[1]!, port: Number(match[2]) }
     : undefined;
+}
+
+/** The end of a log file, on one line, for an error message; empty when it cannot be read. */
+function lastLines(file: string, count: number): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-count).join(' | ');
+  } catch {
+    return '';
+  }
 }

@@ -45,6 +45,9 @@ export interface ActivityDeps {
   metrics?: PipelineMetrics;
 }
 
+/** Byte budget of one work-list page in the cycle's history. */
+export const WORK_PAGE_BYTES = 16 * 1024;
+
 /**
  * The activity object the worker registers. Thin adapters over src/: they heartbeat, resume from the last
  * heartbeat, and turn domain errors into failures the workflow's retry policy understands.
@@ -111,10 +114,16 @@ export function createActivities(deps: ActivityDeps) {
       return plan;
     },
 
+    /**
+     * The next page of the work list: at most `limit` items and about WORK_PAGE_BYTES (long URLs make
+     * big keys), so a page stays a few KB of the cycle's history; always at least one item.
+     */
     async nextWorkPage(input: { cycleId: string; afterSeq: number; limit: number }): Promise<WorkItem[]> {
-      return workPage(db, input.cycleId, input.afterSeq, input.limit).map(({ seq, key }) => {
+      const page: WorkItem[] = [];
+      let bytes = 0;
+      for (const { seq, key } of workPage(db, input.cycleId, input.afterSeq, input.limit)) {
         const { type, value } = parseKey(key);
-        return {
+        const item: WorkItem = {
           seq,
           key,
           vendors: vendorsFor(type, config),
@@ -122,7 +131,11 @@ export function createActivities(deps: ActivityDeps) {
           iocType: type,
           iocValue: iocSearchValue(value),
         };
-      });
+        bytes += JSON.stringify(item).length;
+        if (page.length > 0 && bytes > WORK_PAGE_BYTES) break;
+        page.push(item);
+      }
+      return page;
     },
 
     /** Scores one IOC and queues its deliveries. */

@@ -42,6 +42,13 @@ describe('recorded workflow histories', () => {
     expect(has((e) => e.activityTaskFailedEventAttributes)).not.toEqual([]);
   });
 
+  test('no event carries more than a few KB (inputs, results, signals and pages stay small)', () => {
+    const largest = Math.max(
+      ...histories.flatMap((h) => (h.history.events ?? []).map((e) => JSON.stringify(e).length)),
+    );
+    expect(largest).toBeLessThan(16 * 1024);
+  });
+
   test('every committed history replays against the current workflow code', async () => {
     const outcomes: { name: string; error?: string }[] = [];
     for await (const result of Worker.runReplayHistories(

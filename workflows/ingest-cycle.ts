@@ -78,7 +78,8 @@ export async function IngestCycle(input: IngestCycleInput = {}): Promise<CycleRe
   let sources = input.resume?.sources;
   if (!plan || !sources) {
     plan = await bookkeeping.startCycle({ cycleId });
-    sources = await Promise.all(plan.sources.map((source) => collectOne(cycleId, source)));
+    progress.collected = 0;
+    sources = await Promise.all(plan.sources.map((source) => collectOne(cycleId, source, progress)));
     progress.stage = 'planning';
     progress.planned = (await bookkeeping.planEnrichment({ cycleId })).planned;
     progress.stage = 'enriching';
@@ -111,7 +112,8 @@ export async function IngestCycle(input: IngestCycleInput = {}): Promise<CycleRe
   progress.expired = decay.expired;
 
   progress.stage = 'delivering';
-  const sinks = await Promise.all(plan.sinks.map((sink) => deliverOne(cycleId, sink)));
+  progress.delivered = 0;
+  const sinks = await Promise.all(plan.sinks.map((sink) => deliverOne(cycleId, sink, progress)));
   progress.stage = 'done';
   const report: CycleReport = { cycleId, sources, progress, sinks };
   await bookkeeping.finishCycle({ report });
@@ -119,9 +121,11 @@ export async function IngestCycle(input: IngestCycleInput = {}): Promise<CycleRe
 }
 
 /** A source that fails is reported and the cycle goes on with the others. */
-async function collectOne(cycleId: string, source: string): Promise<SourceReport> {
+async function collectOne(cycleId: string, source: string, progress: CycleProgress): Promise<SourceReport> {
   try {
-    return await longRunning.collectSource({ cycleId, source });
+    const report = await longRunning.collectSource({ cycleId, source });
+    progress.collected = (progress.collected ?? 0) + report.indicators;
+    return report;
   } catch (err) {
     log.warn('source failed', { source, error: describeFailure(err) });
     return { ...emptyReport(source), status: 'failed', error: describeFailure(err) };
@@ -158,9 +162,11 @@ async function enrichOne(cycleId: string, item: WorkItem, progress: CycleProgres
 }
 
 /** A sink that fails keeps its outbox for the next cycle; the others still deliver. */
-async function deliverOne(cycleId: string, sink: string): Promise<SinkReport> {
+async function deliverOne(cycleId: string, sink: string, progress: CycleProgress): Promise<SinkReport> {
   try {
-    return await delivering.deliver({ cycleId, sink });
+    const report = await delivering.deliver({ cycleId, sink });
+    progress.delivered = (progress.delivered ?? 0) + report.delivered;
+    return report;
   } catch (err) {
     log.warn('sink failed', { sink, error: describeFailure(err) });
     return { sink, delivered: 0, rejected: 0, batches: 0, pending: -1, error: describeFailure(err) };

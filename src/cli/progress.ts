@@ -36,7 +36,9 @@ function progressBar(stream: NodeJS.WriteStream): ProgressDisplay {
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: '{stage} [{bar}] {value}/{total} enriched, {failed} failed | {duration_formatted}',
+      format:
+        '{stage} [{bar}] {value}/{total} enriched, {failed} failed | {collected} collected, ' +
+        '{delivered} delivered | {duration_formatted}',
       hideCursor: true,
       clearOnComplete: false,
       // Zero planned IOCs while collecting is not "done": an empty bar until the plan exists.
@@ -47,7 +49,12 @@ function progressBar(stream: NodeJS.WriteStream): ProgressDisplay {
   let started = false;
   return {
     update(p) {
-      const payload = { stage: p.stage.padEnd(10), failed: p.failed };
+      const payload = {
+        stage: p.stage.padEnd(10),
+        failed: p.failed,
+        collected: p.collected ?? 0,
+        delivered: p.delivered ?? 0,
+      };
       if (!started) {
         bar.start(p.planned, settled(p), payload);
         started = true;
@@ -69,8 +76,9 @@ function plainLines(cycleId: string, stream: NodeJS.WriteStream, everyMs: number
   return {
     update(p) {
       const line =
-        `iocflow: cycle ${cycleId}: ${p.stage}, ${settled(p)}/${p.planned} enriched, ` +
-        `${p.scoreChanged} scores changed, ${p.failed} failed`;
+        `iocflow: cycle ${cycleId}: ${p.stage}, ${p.collected ?? 0} collected, ` +
+        `${settled(p)}/${p.planned} enriched, ${p.scoreChanged} scores changed, ${p.failed} failed, ` +
+        `${p.delivered ?? 0} delivered`;
       const now = Date.now();
       if (line === lastLine || (p.stage === lastStage && now - lastAt < everyMs)) return;
       stream.write(line + '\n');

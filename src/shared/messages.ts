@@ -101,6 +101,8 @@ export interface SinkReport {
 
 export interface CycleProgress {
   stage: 'collecting' | 'planning' | 'enriching' | 'decaying' | 'delivering' | 'done';
+  /** Valid indicators read by the sources that have finished so far. */
+  collected?: number;
   planned: number;
   started: number;
   completed: number;
@@ -111,6 +113,8 @@ export interface CycleProgress {
   /** Aged scores recorded by the decay step, and how many of them reached the end of their lifetime. */
   decayed?: number;
   expired?: number;
+  /** IOCs the sinks that have finished so far accepted (additions and withdrawals). */
+  delivered?: number;
 }
 
 export interface CycleReport {

@@ -10,6 +10,8 @@ const at = (stage: CycleProgress['stage'], completed: number, failed = 0): Cycle
   alreadyRunning: 0,
   failed,
   scoreChanged: completed,
+  collected: 40,
+  ...(stage === 'delivering' ? { delivered: 7 } : {}),
 });
 
 function captured() {
@@ -28,8 +30,8 @@ describe('cycle progress without a terminal', () => {
     display.update(at('delivering', 9, 1));
     display.stop();
     expect(lines).toEqual([
-      'iocflow: cycle cycle-7: enriching, 2/10 enriched, 2 scores changed, 0 failed\n',
-      'iocflow: cycle cycle-7: delivering, 10/10 enriched, 9 scores changed, 1 failed\n',
+      'iocflow: cycle cycle-7: enriching, 40 collected, 2/10 enriched, 2 scores changed, 0 failed, 0 delivered\n',
+      'iocflow: cycle cycle-7: delivering, 40 collected, 10/10 enriched, 9 scores changed, 1 failed, 7 delivered\n',
     ]);
   });
 

@@ -56,6 +56,9 @@ describe('an ingest cycle over the sample feeds', () => {
     expect(sightingCount.n).toBe(BLOCKLIST_DISTINCT + 11);
 
     expect(report.progress).toMatchObject({
+      // Indicators each source read (18 + 11), and what the sink accepted.
+      collected: 29,
+      delivered: 16,
       planned: 22,
       started: 22,
       completed: 22,

@@ -4,6 +4,7 @@ import { createActivities, WORK_PAGE_BYTES } from '../../activities/index.js';
 import { configSchema } from '../../src/config/index.js';
 import { loadAllowlists } from '../../src/ioc/index.js';
 import { planWork, recordSightings } from '../../src/store/index.js';
+import type { WorkItem } from '../../src/shared/messages.js';
 import { sighting, tempStore } from '../support/store.js';
 
 describe('the work list as the cycle pages through it', () => {
@@ -27,7 +28,14 @@ describe('the work list as the cycle pages through it', () => {
     const seen: string[] = [];
     let afterSeq = 0;
     for (;;) {
-      const page = await env.run(activities.nextWorkPage, { cycleId: 'cycle-1', afterSeq, limit: 100 });
+      const page: WorkItem[] = await env.run(
+        (input: Parameters<typeof activities.nextWorkPage>[0]) => activities.nextWorkPage(input),
+        {
+          cycleId: 'cycle-1',
+          afterSeq,
+          limit: 100,
+        },
+      );
       if (page.length === 0) break;
       expect(JSON.stringify(page).length).toBeLessThan(WORK_PAGE_BYTES + 2048);
       seen.push(...page.map((item) => item.key));

@@ -27,6 +27,7 @@ import {
   finishCycleRow,
   planWork,
   recordSourceFailure,
+  settledInCycle,
   startCycleRow,
   workPage,
   type Store,
@@ -153,13 +154,19 @@ export function createActivities(deps: ActivityDeps) {
       }
       const ctx = Context.current();
       try {
-        return await drainOutbox(createSink(input.sink, sinkConfig, { http, tokens, now }), db, {
+        const report = await drainOutbox(createSink(input.sink, sinkConfig, { http, tokens, now }), db, {
           cycleId: input.cycleId,
           now,
           batchSize: sinkConfig.batchSize,
           signal: ctx.cancellationSignal,
-          onBatch: (report) => ctx.heartbeat(report),
+          resume: ctx.info.heartbeatDetails as SinkReport | undefined,
+          onBatch: (running) => ctx.heartbeat(running),
         });
+        // Heartbeats are throttled, so a killed attempt's last batches may be missing from the resumed
+        // count; the ledger has every batch any attempt settled for this cycle.
+        return input.cycleId === null
+          ? report
+          : { ...report, ...settledInCycle(db, input.sink, input.cycleId) };
       } catch (err) {
         throw toActivityFailure(err);
       }

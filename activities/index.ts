@@ -29,6 +29,7 @@ import {
   finishCycleRow,
   planWork,
   recordSourceFailure,
+  settledInCycle,
   startCycleRow,
   workPage,
   type Store,
@@ -185,11 +186,16 @@ export function createActivities(deps: ActivityDeps) {
           now,
           batchSize: sinkConfig.batchSize,
           signal: ctx.cancellationSignal,
-          onBatch: (report) => ctx.heartbeat(report),
+          resume: ctx.info.heartbeatDetails as SinkReport | undefined,
+          onBatch: (running) => ctx.heartbeat(running),
           metrics,
         });
-        log.info('sink drained', { report });
-        return report;
+        // Heartbeats are throttled, so a killed attempt's last batches may be missing from the resumed
+        // count; the ledger has every batch any attempt settled for this cycle.
+        const settled =
+          input.cycleId === null ? report : { ...report, ...settledInCycle(db, input.sink, input.cycleId) };
+        log.info('sink drained', { report: settled });
+        return settled;
       } catch (err) {
         metrics?.deliveryFailed(input.sink);
         throw toActivityFailure(err);

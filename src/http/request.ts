@@ -1,5 +1,23 @@
 import type { Got, Headers } from 'got';
+import { redactUrl } from './client.js';
 import { failureFor, transportFailure, HttpFailure, type CallSite } from './failures.js';
+
+/**
+ * The largest vendor or sink answer read into memory. Real answers are kilobytes (a VirusTotal file report
+ * with every engine is under 1 MiB); anything past this is a fault or a hostile endpoint, not data.
+ * @default 16 MiB
+ */
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The answer was larger than MAX_RESPONSE_BYTES: reading stopped there. Not retryable: the same request
+ * gets the same answer.
+ */
+export class ResponseTooLargeError extends HttpFailure {
+  constructor(message: string) {
+    super(message, undefined, false);
+  }
+}
 
 /** The body did not parse as what the service is documented to send. */
 export class ResponseInvalidError extends HttpFailure {
@@ -52,6 +70,8 @@ export interface RequestJsonOptions {
   timeoutMs?: number;
   /** Statuses that are answers for the caller to read rather than failures. @default 2xx */
   answers?: (status: number) => boolean;
+  /** Larger answers are cut off with a ResponseTooLargeError. @default MAX_RESPONSE_BYTES */
+  maxResponseBytes?: number;
 }
 
 /**
@@ -65,20 +85,38 @@ export async function requestJson(
   url: string,
   options: RequestJsonOptions,
 ): Promise<JsonResponse> {
+  const maxBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
   let response;
+  let tooLarge = false;
+  const request = http(url, {
+    method: options.method,
+    headers: { accept: 'application/json', ...options.headers },
+    ...(options.json !== undefined ? { json: options.json } : {}),
+    ...(options.form ? { form: options.form } : {}),
+    ...(options.body !== undefined ? { body: options.body } : {}),
+    ...(options.searchParams ? { searchParams: options.searchParams } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.timeoutMs ? { timeout: { request: options.timeoutMs } } : {}),
+    responseType: 'text',
+  });
+  // A declared length is refused before the body is read (the first progress event carries it as `total`);
+  // an undeclared one is counted as it arrives.
+  // `on` returns the request itself, awaited below.
+  void request.on('downloadProgress', ({ transferred, total }: { transferred: number; total?: number }) => {
+    if (transferred > maxBytes || (total ?? 0) > maxBytes) stop();
+  });
+  function stop() {
+    tooLarge = true;
+    request.cancel();
+  }
   try {
-    response = await http(url, {
-      method: options.method,
-      headers: { accept: 'application/json', ...options.headers },
-      ...(options.json !== undefined ? { json: options.json } : {}),
-      ...(options.form ? { form: options.form } : {}),
-      ...(options.body !== undefined ? { body: options.body } : {}),
-      ...(options.searchParams ? { searchParams: options.searchParams } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.timeoutMs ? { timeout: { request: options.timeoutMs } } : {}),
-      responseType: 'text',
-    });
+    response = await request;
   } catch (err) {
+    if (tooLarge) {
+      throw new ResponseTooLargeError(
+        `${site.service} sent more than ${maxBytes} bytes for ${redactUrl(url)}; the answer was not read`,
+      );
+    }
     throw transportFailure(site, err);
   }
   const status = response.statusCode;

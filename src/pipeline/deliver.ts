@@ -18,6 +18,8 @@ export interface DeliverOptions {
   onBatch?: (report: SinkReport) => void;
   signal?: AbortSignal | undefined;
   metrics?: PipelineMetrics | undefined;
+  /** The running report of this delivery's earlier attempts (their last heartbeat): counting goes on from it. */
+  resume?: SinkReport | undefined;
 }
 
 /**
@@ -27,7 +29,13 @@ export interface DeliverOptions {
  * one bad indicator never blocks the rest.
  */
 export async function drainOutbox(sink: Sink, db: StoreDb, options: DeliverOptions): Promise<SinkReport> {
-  const report: SinkReport = { sink: sink.name, delivered: 0, rejected: 0, batches: 0, pending: 0 };
+  const report: SinkReport = {
+    sink: sink.name,
+    delivered: options.resume?.delivered ?? 0,
+    rejected: options.resume?.rejected ?? 0,
+    batches: options.resume?.batches ?? 0,
+    pending: 0,
+  };
   const context = {
     readInflight: () => readInflight(db, sink.name),
     writeInflight: (state: unknown) => writeInflight(db, sink.name, state),

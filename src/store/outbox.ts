@@ -85,6 +85,25 @@ export function countPending(db: StoreDb, sink: string): number {
 }
 
 /**
+ * What a sink settled for one cycle, from the ledger: every attempt of the cycle's delivery counts, including
+ * one whose worker died before it could report.
+ */
+export function settledInCycle(
+  db: StoreDb,
+  sink: string,
+  cycleId: string,
+): { delivered: number; rejected: number } {
+  const rows = db
+    .select({ outcome: deliveries.outcome, n: sql<number>`count(*)` })
+    .from(deliveries)
+    .where(and(eq(deliveries.sink, sink), eq(deliveries.cycleId, cycleId)))
+    .groupBy(deliveries.outcome)
+    .all();
+  const count = (outcome: string) => rows.find((r) => r.outcome === outcome)?.n ?? 0;
+  return { delivered: count('delivered'), rejected: count('rejected') };
+}
+
+/**
  * Records a sink's answer to a batch, and forgets the batch's in-flight marker in the same transaction:
  * after this, a retry has nothing to undo.
  */

@@ -49,6 +49,8 @@ export interface HecFake extends FakeServer {
   indexThenFail: number;
   /** Faults for event posts (e.g. `status: 503` for a collector that is down); the health check still answers. */
   faults: Faults;
+  /** Event posts (1-based, as counted by `posts`) to answer 503 code 9 without indexing. */
+  failPosts: Set<number>;
 }
 
 const HEC = (code: number, text: string, extra: Record<string, unknown> = {}) => ({ text, code, ...extra });
@@ -63,6 +65,7 @@ export async function startSplunkHecFake(options: HecFakeOptions): Promise<HecFa
   const channels = new Map<string, { next: number; ready: Map<number, number> }>();
   const state = { posts: 0, indexThenFail: 0 };
   const faults: Faults = {};
+  const failPosts = new Set<number>();
 
   const handler = async (req: RecordedRequest, res: ServerResponse) => {
     if (req.method === 'GET' && req.path === '/services/collector/health')
@@ -96,6 +99,7 @@ export async function startSplunkHecFake(options: HecFakeOptions): Promise<HecFa
       return sendJson(res, 200, { acks });
     }
     state.posts++;
+    if (failPosts.has(state.posts)) return sendJson(res, 503, HEC(9, 'Server is busy'));
     if (await applyFaults(faults, res, (status) => JSON.stringify(HEC(9, `Server is busy (${status})`))))
       return;
     const next = scripted.shift();
@@ -134,6 +138,7 @@ export async function startSplunkHecFake(options: HecFakeOptions): Promise<HecFa
     events,
     invalidValues,
     faults,
+    failPosts,
     script: (...r) => scripted.push(...r),
     deliveryIds: () => new Set(events.map((e) => String(e.event.delivery_id))),
     get posts() {

@@ -152,17 +152,22 @@ export const outbox = sqliteTable(
 );
 
 /** The delivery ledger: what each sink acknowledged or refused. One row per outbox row at most. */
-export const deliveries = sqliteTable('deliveries', {
-  outboxId: integer('outbox_id')
-    .primaryKey()
-    .references(() => outbox.id),
-  sink: text('sink').notNull(),
-  /** `rejected`: the sink refused the indicator's content; its message is kept and it is not retried. */
-  outcome: text('outcome', { enum: ['delivered', 'rejected'] }).notNull(),
-  message: text('message'),
-  deliveredAt: integer('delivered_at').notNull(),
-  cycleId: text('cycle_id'),
-});
+export const deliveries = sqliteTable(
+  'deliveries',
+  {
+    outboxId: integer('outbox_id')
+      .primaryKey()
+      .references(() => outbox.id),
+    sink: text('sink').notNull(),
+    /** `rejected`: the sink refused the indicator's content; its message is kept and it is not retried. */
+    outcome: text('outcome', { enum: ['delivered', 'rejected'] }).notNull(),
+    message: text('message'),
+    deliveredAt: integer('delivered_at').notNull(),
+    cycleId: text('cycle_id'),
+  },
+  // A cycle's report counts what each sink settled in it.
+  (t) => [index('deliveries_sink_cycle').on(t.sink, t.cycleId)],
+);
 
 /** What a sink wrote for a batch it has not yet marked delivered (e.g. a file offset), so a retry can undo it. Cleared in the same transaction that writes the deliveries. */
 export const sinkInflight = sqliteTable('sink_inflight', {

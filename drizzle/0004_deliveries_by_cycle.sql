@@ -1,0 +1,1 @@
+CREATE INDEX `deliveries_sink_cycle` ON `deliveries` (`sink`,`cycle_id`);

@@ -3,11 +3,13 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { AuthRejectedError } from '../../src/http/failures.js';
+import { collect } from '../../src/pipeline/collect.js';
 import { PROJECT_ROOT } from '../../src/project-root.js';
 import { startFileFake, type FileFake } from '../fakes/files.js';
 import { startMispFake, type MispFake } from '../fakes/misp.js';
 import { startThreatfoxFake, type ThreatfoxFake } from '../fakes/abusech.js';
-import { errors, pullAll, sourceFrom, values } from './support.js';
+import { tempStore } from '../support/store.js';
+import { errors, http, pullAll, sourceFrom, values } from './support.js';
 
 const fixture = (name: string) =>
   readFileSync(join(PROJECT_ROOT, 'test', 'fixtures', 'sources', name), 'utf8');
@@ -112,6 +114,63 @@ describe('whole-document feeds over HTTP', () => {
     } finally {
       files.faults.html = false;
     }
+  });
+});
+
+describe('SSLBL', () => {
+  let files: FileFake;
+  beforeAll(async () => {
+    files = await startFileFake();
+    files.put('/blacklist/sslblacklist.csv', fixture('sslbl.csv'), 'text/csv');
+    files.put(
+      '/blacklist/sslipblacklist.csv',
+      [
+        '#'.repeat(40),
+        '# abuse.ch SSLBL Botnet C2 IP Blacklist (CSV)',
+        '#'.repeat(40),
+        '#',
+        '# Firstseen,DstIP,DstPort',
+        '2024-09-01 10:02:11,185.220.101.47,443',
+        '2024-09-01 09:45:40,194.26.192.64,8443',
+        '',
+      ].join('\n'),
+      'text/csv',
+    );
+  });
+  afterAll(() => files.close());
+
+  const collectSslbl = async (path: string) => {
+    const store = tempStore();
+    try {
+      const { report } = await collect(
+        sourceFrom('sslbl', { type: 'sslbl', url: `${files.url}${path}` }),
+        store.db,
+        {
+          cycleId: 'sslbl',
+          now: Date.now,
+          allowlists: { match: () => undefined },
+          http,
+        },
+      );
+      const stored = store.sqlite.prepare('select key from iocs order by id').all() as { key: string }[];
+      return { report, stored: stored.map((r) => r.key) };
+    } finally {
+      store.close();
+    }
+  };
+
+  test('certificate fingerprints are skipped as x509_fingerprint, never stored as file hashes', async () => {
+    const { report, stored } = await collectSslbl('/blacklist/sslblacklist.csv');
+    expect(report).toMatchObject({ entries: 0, indicators: 0, unreadable: 0, rejected: {}, problems: [] });
+    expect(report.skipped).toEqual({ x509_fingerprint: 2 });
+    expect(stored).toEqual([]);
+  });
+
+  test('the IP blacklist yields its C2 addresses', async () => {
+    const { report, stored } = await collectSslbl('/blacklist/sslipblacklist.csv');
+    expect(report).toMatchObject({ entries: 2, indicators: 2, unreadable: 0 });
+    expect(report.skipped ?? {}).toEqual({});
+    expect(stored).toEqual(['ipv4:185.220.101.47', 'ipv4:194.26.192.64']);
   });
 });
 

@@ -132,12 +132,20 @@ const mispEvent = z.object({
     .nullish(),
 });
 
-/** Every attribute of an event (its own and its objects'), with the event's tags and galaxies. */
-export function addEvent(page: PageBuilder, raw: unknown, position: string, options: MispReadOptions): void {
+/**
+ * Every attribute of an event (its own and its objects'), with the event's tags and galaxies. False when
+ * the record is no MISP event at all (reported on the page); bad attributes of a good event are not.
+ */
+export function addEvent(
+  page: PageBuilder,
+  raw: unknown,
+  position: string,
+  options: MispReadOptions,
+): boolean {
   const parsed = mispEvent.safeParse(raw);
   if (!parsed.success) {
     page.error(position, `not a MISP event: ${describeZodError(parsed.error)}`);
-    return;
+    return false;
   }
   const event = parsed.data;
   const eventTags = [
@@ -155,6 +163,7 @@ export function addEvent(page: PageBuilder, raw: unknown, position: string, opti
       addAttribute(page, a, `${position} object ${j + 1} attribute ${i + 1}`, eventTags, ref, options),
     ),
   );
+  return true;
 }
 
 function addAttribute(

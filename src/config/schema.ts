@@ -93,6 +93,16 @@ const csvSource = z
         tags: column.optional().describe('Column with tags, split at `tagSeparator`.'),
         ref: column.optional().describe('Column with a reference (URL or id) kept with the sighting.'),
         confidence: column.optional().describe('Column with a 0–100 confidence.'),
+        firstSeen: column
+          .optional()
+          .describe(
+            "Column with the date the feed first saw the indicator (ISO 8601, or `YYYY-MM-DD HH:MM:SS` in UTC), kept as the sighting's first seen.",
+          ),
+        lastSeen: column
+          .optional()
+          .describe(
+            "Column with the date the feed last saw the indicator, same forms, kept as the sighting's last seen; without it, the pull's time.",
+          ),
       })
       .strict()
       .prefault({}),

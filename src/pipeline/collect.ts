@@ -59,6 +59,10 @@ export async function collect(source: Source, db: StoreDb, options: CollectOptio
     for (const e of page.errors) noteProblem(report, `${e.position}: ${e.message}`);
     for (const entry of page.entries) {
       report.entries++;
+      // A feed's own dates, where it gives them; a date after the pull is a clock or zone error of the feed,
+      // and an IOC seen in the future would never age.
+      const lastSeen = Math.min(entry.lastSeen ?? seenAt, seenAt);
+      const firstSeen = Math.min(entry.firstSeen ?? lastSeen, lastSeen);
       options.metrics?.entryRead(source.name);
       for (const outcome of normaliseEntry(entry.value, entry.typeHint)) {
         if (outcome.kind === 'rejected') {
@@ -82,7 +86,8 @@ export async function collect(source: Source, db: StoreDb, options: CollectOptio
           sourceRef: entry.ref,
           tags: [...new Set([...source.config.tags, ...(entry.tags ?? [])])],
           confidence: entry.confidence,
-          seenAt,
+          seenAt: lastSeen,
+          firstSeenAt: firstSeen,
         });
       }
     }

@@ -2,6 +2,7 @@ import type { SourceConfigOf } from '../config/index.js';
 import { blankToUndefined, pagesOfLines, readDelimited, splitTags, type Row } from './delimited.js';
 import { documentSource, openDocument, openFile } from './document.js';
 import type { PageBuilder } from './pages.js';
+import { parseSeenTime } from './seen-time.js';
 import { savedFileSettings, settingsOf, type SourceSettings } from './settings.js';
 import type { Source, SourcePage } from './types.js';
 
@@ -81,6 +82,21 @@ export function csvPages(
           return;
         }
       }
+      const seen: { firstSeen?: number; lastSeen?: number } = {};
+      for (const key of ['firstSeen', 'lastSeen'] as const) {
+        const text = blankToUndefined(at(columns[key]) ?? undefined);
+        if (text === undefined) continue;
+        const time = parseSeenTime(text);
+        if (time === undefined) {
+          page.error(
+            position,
+            `${key === 'firstSeen' ? 'first' : 'last'} seen ${JSON.stringify(text.slice(0, 40))} is not a date ` +
+              '(ISO 8601 or YYYY-MM-DD HH:MM:SS UTC)',
+          );
+          return;
+        }
+        seen[key] = time;
+      }
       const ref = blankToUndefined(at(columns.ref) ?? undefined);
       const tags = splitTags(at(columns.tags) ?? undefined, mapping.tagSeparator);
       page.entry({
@@ -90,6 +106,7 @@ export function csvPages(
         ...(ref ? { ref } : {}),
         ...(tags.length > 0 ? { tags } : {}),
         ...(confidence !== undefined ? { confidence } : {}),
+        ...seen,
       });
     },
     onTruncated,

@@ -15,8 +15,8 @@ type MispConfig = SourceConfigOf<'misp'>;
  * MISP's REST search (`POST /attributes/restSearch` or `/events/restSearch`), paged with `limit`/`page`
  * until a short page, incremental with `timestamp` = the newest attribute timestamp of the last complete
  * pull. MISP's `timestamp` filter includes that second, so the boundary attributes come again: harmless,
- * sightings are idempotent, and nothing edited within the same second is lost. The cursor is the next page
- * and the newest timestamp so far.
+ * sightings are idempotent, and nothing edited within the same second is lost. The cursor is the next page,
+ * the newest timestamp so far and the `timestamp` filter the pull started with.
  */
 export function mispSource(name: string, config: MispConfig): Source {
   const settings = settingsOf(name, 'MISP', config, 'apiKey');
@@ -29,8 +29,12 @@ export function mispSource(name: string, config: MispConfig): Source {
       const state = { newest: resumed?.newest ?? context.memory.watermark, truncated: false };
       return {
         pages: (async function* () {
+          // A resumed pull asks the same question: a relative first-pull reach recomputed later could shift
+          // the page boundaries under the page number it resumes at.
           const since =
-            context.memory.watermark ?? String(Math.floor((Date.now() - durationMs(config.since)) / 1000));
+            resumed?.since ??
+            context.memory.watermark ??
+            String(Math.floor((Date.now() - durationMs(config.since)) / 1000));
           for (let page = resumed?.page ?? 1; ; page++) {
             const opened = await openResponse(context, settings, {
               url: `${base}/${config.scope}/restSearch`,
@@ -52,7 +56,7 @@ export function mispSource(name: string, config: MispConfig): Source {
               toIdsOnly: config.toIdsOnly,
               state,
             });
-            yield built.take(writeCursor({ page: page + 1, newest: state.newest }));
+            yield built.take(writeCursor({ page: page + 1, newest: state.newest, since }));
             if (records < settings.pageSize) return;
           }
         })(),
@@ -63,7 +67,11 @@ export function mispSource(name: string, config: MispConfig): Source {
   };
 }
 
-const mispCursor = z.object({ page: z.number().int().min(1), newest: z.string().optional() });
+const mispCursor = z.object({
+  page: z.number().int().min(1),
+  newest: z.string().optional(),
+  since: z.string().optional(),
+});
 
 export interface MispReadOptions {
   toIdsOnly: boolean;
@@ -132,12 +140,20 @@ const mispEvent = z.object({
     .nullish(),
 });
 
-/** Every attribute of an event (its own and its objects'), with the event's tags and galaxies. */
-export function addEvent(page: PageBuilder, raw: unknown, position: string, options: MispReadOptions): void {
+/**
+ * Every attribute of an event (its own and its objects'), with the event's tags and galaxies. False when
+ * the record is no MISP event at all (reported on the page); bad attributes of a good event are not.
+ */
+export function addEvent(
+  page: PageBuilder,
+  raw: unknown,
+  position: string,
+  options: MispReadOptions,
+): boolean {
   const parsed = mispEvent.safeParse(raw);
   if (!parsed.success) {
     page.error(position, `not a MISP event: ${describeZodError(parsed.error)}`);
-    return;
+    return false;
   }
   const event = parsed.data;
   const eventTags = [
@@ -155,6 +171,7 @@ export function addEvent(page: PageBuilder, raw: unknown, position: string, opti
       addAttribute(page, a, `${position} object ${j + 1} attribute ${i + 1}`, eventTags, ref, options),
     ),
   );
+  return true;
 }
 
 function addAttribute(

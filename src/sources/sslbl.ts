@@ -6,13 +6,18 @@ import type { Source } from './types.js';
 
 /**
  * SSLBL's CSV lists, read by their header: the certificate blacklist (`Listingdate,SHA1,Listingreason`,
- * unquoted) and the IP blacklist (`Firstseen,DstIP,DstPort`). A certificate's SHA1 is a fingerprint, not a
- * file hash: it goes out with MISP's type name `x509-fingerprint-sha1`, which the normaliser does not map
- * today (rejected as `unknown_type`) rather than being mistyped as a file's SHA1.
+ * unquoted) and the IP blacklist (`Firstseen,DstIP,DstPort`). A certificate's SHA1 is the fingerprint of an
+ * X.509 certificate, not of a file: as a `sha1` IOC a sink would push it to an EDR as a file hash, which
+ * matches nothing and misleads whoever reads it, and iocflow has no certificate type. So each listed
+ * certificate is skipped, counted as `x509_fingerprint` in the report, like URLhaus's offline URLs: read
+ * on purpose and left out, not an error.
  */
 export function sslblSource(name: string, config: SourceConfigOf<'sslbl'>): Source {
   return abusechExportSource(name, config, 'SSLBL', sslblPages);
 }
+
+/** How the report counts the listed certificates (`skipped.x509_fingerprint`). */
+export const CERTIFICATE_SKIP = 'x509_fingerprint';
 
 export const sslblPages: DocumentPages = (settings, body, skipThrough, onTruncated) =>
   pagesOfLines(
@@ -38,14 +43,7 @@ export const sslblPages: DocumentPages = (settings, body, skipThrough, onTruncat
         page.error(position, 'no SHA1');
         return;
       }
-      const reason = blankToUndefined(row.fields[header.indexOf('listingreason')]);
-      page.entry({
-        value: sha1,
-        typeHint: 'x509-fingerprint-sha1',
-        position,
-        tags: reason ? [reason] : [],
-        ref: `sslbl:${sha1}`,
-      });
+      page.skip(CERTIFICATE_SKIP);
     },
     onTruncated,
   );

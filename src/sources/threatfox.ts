@@ -6,6 +6,7 @@ import { openFile } from './document.js';
 import { openResponse } from './http.js';
 import { hasBadUtf8, numberedJson } from './json-stream.js';
 import { describeZodError, laterOf, type PageBuilder } from './pages.js';
+import { parseSeenTime } from './seen-time.js';
 import { savedFileSettings, settingsOf, type SourceSettings } from './settings.js';
 import type { Source, SourceContext, SourcePage, SourcePull } from './types.js';
 
@@ -72,8 +73,8 @@ const ioc = z.object({
 /** ThreatFox's `2023-12-04 16:00:16 UTC` as ISO-8601 (or undefined). */
 function firstSeenIso(text: string | null | undefined): string | undefined {
   if (!text) return undefined;
-  const at = Date.parse(text.replace(' UTC', 'Z').replace(' ', 'T'));
-  return Number.isNaN(at) ? undefined : new Date(at).toISOString();
+  const at = parseSeenTime(text);
+  return at === undefined ? undefined : new Date(at).toISOString();
 }
 
 /** `{"query_status": "ok", "data": [...]}`; `no_result` is an empty answer, any other status a failure. */

@@ -12,6 +12,10 @@ export interface RawEntry {
   tags?: string[];
   /** The entry's own confidence, 0–100, when the source gives one. */
   confidence?: number;
+  /** When the source says it first saw the value (epoch ms); the sighting's first seen. */
+  firstSeen?: number;
+  /** When the source says it last saw the value (epoch ms); otherwise the pull's time counts. */
+  lastSeen?: number;
   /** Where the entry sits in the source (`line 12`, `page 3, item 7`), for error messages. */
   position: string;
 }

@@ -11,7 +11,10 @@ export interface Sighting {
   sourceRef?: string | undefined;
   tags: string[];
   confidence?: number | undefined;
+  /** When the source last saw it (epoch ms): the pull's time, or the feed's own last-seen date. */
   seenAt: number;
+  /** When the source first saw it, where the feed says; `seenAt` when unset. */
+  firstSeenAt?: number | undefined;
 }
 
 export interface RecordResult {
@@ -46,13 +49,14 @@ function statements(db: StoreDb): SightingStatements {
       insertIoc: client
         .prepare(
           `insert into iocs (key, type, value, first_seen, last_seen, status, allowlist)
-           values (@key, @type, @value, @seenAt, @seenAt, @status, @allowlist) returning id`,
+           values (@key, @type, @value, @firstSeenAt, @seenAt, @status, @allowlist) returning id`,
         )
         .pluck(),
       // Allowlists change: the latest verdict wins, and an IOC that left a list is scored afresh. A sighting
       // resets the IOC's age, which the decay step must look at only if that could raise its score enough.
       refreshIoc: client.prepare(
-        `update iocs set last_seen = max(last_seen, @seenAt), allowlist = @allowlist,
+        `update iocs set last_seen = max(last_seen, @seenAt), first_seen = min(first_seen, @firstSeenAt),
+           allowlist = @allowlist,
            decay_due_at = case when decay_on_sighting and @seenAt > last_seen then 0 else decay_due_at end,
            status = case when @allowlist is not null then 'allowlisted'
                          when status = 'allowlisted' then 'new' else status end
@@ -60,9 +64,10 @@ function statements(db: StoreDb): SightingStatements {
       ),
       upsertSighting: client.prepare(
         `insert into sightings (ioc_id, source, source_ref, tags, confidence, first_seen, last_seen, cycle_id)
-         values (@iocId, @source, @sourceRef, @tags, @confidence, @seenAt, @seenAt, @cycleId)
+         values (@iocId, @source, @sourceRef, @tags, @confidence, @firstSeenAt, @seenAt, @cycleId)
          on conflict (ioc_id, source, source_ref) do update set
-           last_seen = max(last_seen, excluded.last_seen), tags = excluded.tags,
+           first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+           tags = excluded.tags,
            confidence = excluded.confidence, cycle_id = excluded.cycle_id`,
       ),
     };
@@ -90,12 +95,14 @@ export function recordSightings(db: StoreDb, batch: readonly Sighting[], cycleId
           type: s.type,
           value: s.value,
           seenAt: s.seenAt,
+          firstSeenAt: s.firstSeenAt ?? s.seenAt,
           status: allowlist ? 'allowlisted' : 'new',
           allowlist,
         }) as number;
         newIocs++;
-      } else if (!ids.has(s.key)) {
-        sql.refreshIoc.run({ id, seenAt: s.seenAt, allowlist });
+      } else {
+        // Also for a key met earlier in this batch: its sightings may carry different dates.
+        sql.refreshIoc.run({ id, seenAt: s.seenAt, firstSeenAt: s.firstSeenAt ?? s.seenAt, allowlist });
       }
       ids.set(s.key, id);
       sql.upsertSighting.run({
@@ -105,6 +112,7 @@ export function recordSightings(db: StoreDb, batch: readonly Sighting[], cycleId
         tags: JSON.stringify(s.tags),
         confidence: s.confidence ?? null,
         seenAt: s.seenAt,
+        firstSeenAt: s.firstSeenAt ?? s.seenAt,
         cycleId,
       });
     }
@@ -128,6 +136,7 @@ function mergeDuplicates(batch: readonly Sighting[]): Map<string, Sighting> {
       confidence:
         prior.confidence === undefined ? s.confidence : Math.max(prior.confidence, s.confidence ?? 0),
       seenAt: Math.max(prior.seenAt, s.seenAt),
+      firstSeenAt: Math.min(prior.firstSeenAt ?? prior.seenAt, s.firstSeenAt ?? s.seenAt),
     });
   }
   return merged;

@@ -50,6 +50,11 @@ export interface MispFake extends FakeServer {
   faults: Faults;
   /** Serve this raw text for the next restSearch instead of the real answer (malformed-page tests). */
   rawNext: string[];
+  /**
+   * Feed event files that differ from their event while the manifest still lists it, by uuid: `null` is a
+   * 404 (listed, not published), a string is served as the file's body (malformed-event tests).
+   */
+  feedFiles: Map<string, string | null>;
 }
 
 const AUTH_FAILED =
@@ -58,6 +63,7 @@ const AUTH_FAILED =
 export async function startMispFake(options: { apiKey: string; events: FakeEvent[] }): Promise<MispFake> {
   const faults: Faults = {};
   const rawNext: string[] = [];
+  const feedFiles = new Map<string, string | null>();
   const events = options.events;
   const sightings: FakeSighting[] = [];
   const refuseTags = new Set<string>();
@@ -262,7 +268,10 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
       );
     } else {
       const event = events.find((e) => `${e.uuid}.json` === file);
-      if (event) body = JSON.stringify({ Event: feedEventJson(event) });
+      const override = event ? feedFiles.get(event.uuid) : undefined;
+      if (event)
+        body =
+          override === undefined ? JSON.stringify({ Event: feedEventJson(event) }) : (override ?? undefined);
     }
     if (body === undefined) {
       res.writeHead(404, { 'content-type': 'text/plain' });
@@ -278,7 +287,7 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
     sendBody(res, faults, 200, body, { 'content-type': 'application/json', etag });
   }
 
-  return { ...server, events, faults, rawNext, sightings, refuseTags, attribute };
+  return { ...server, events, faults, rawNext, feedFiles, sightings, refuseTags, attribute };
 }
 
 /** MISP's `timestamp` filter: epoch seconds, relative (`7d`, `24h`, `30m`) or a two-element range. */

@@ -1,13 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { AuthRejectedError } from '../../src/http/failures.js';
+import { collect } from '../../src/pipeline/collect.js';
 import { PROJECT_ROOT } from '../../src/project-root.js';
 import { startFileFake, type FileFake } from '../fakes/files.js';
 import { startMispFake, type MispFake } from '../fakes/misp.js';
 import { startThreatfoxFake, type ThreatfoxFake } from '../fakes/abusech.js';
-import { errors, pullAll, sourceFrom, values } from './support.js';
+import { tempStore } from '../support/store.js';
+import { errors, http, pullAll, sourceFrom, values } from './support.js';
 
 const fixture = (name: string) =>
   readFileSync(join(PROJECT_ROOT, 'test', 'fixtures', 'sources', name), 'utf8');
@@ -112,6 +115,63 @@ describe('whole-document feeds over HTTP', () => {
     } finally {
       files.faults.html = false;
     }
+  });
+});
+
+describe('SSLBL', () => {
+  let files: FileFake;
+  beforeAll(async () => {
+    files = await startFileFake();
+    files.put('/blacklist/sslblacklist.csv', fixture('sslbl.csv'), 'text/csv');
+    files.put(
+      '/blacklist/sslipblacklist.csv',
+      [
+        '#'.repeat(40),
+        '# abuse.ch SSLBL Botnet C2 IP Blacklist (CSV)',
+        '#'.repeat(40),
+        '#',
+        '# Firstseen,DstIP,DstPort',
+        '2024-09-01 10:02:11,185.220.101.47,443',
+        '2024-09-01 09:45:40,194.26.192.64,8443',
+        '',
+      ].join('\n'),
+      'text/csv',
+    );
+  });
+  afterAll(() => files.close());
+
+  const collectSslbl = async (path: string) => {
+    const store = tempStore();
+    try {
+      const { report } = await collect(
+        sourceFrom('sslbl', { type: 'sslbl', url: `${files.url}${path}` }),
+        store.db,
+        {
+          cycleId: 'sslbl',
+          now: Date.now,
+          allowlists: { match: () => undefined },
+          http,
+        },
+      );
+      const stored = store.sqlite.prepare('select key from iocs order by id').all() as { key: string }[];
+      return { report, stored: stored.map((r) => r.key) };
+    } finally {
+      store.close();
+    }
+  };
+
+  test('certificate fingerprints are skipped as x509_fingerprint, never stored as file hashes', async () => {
+    const { report, stored } = await collectSslbl('/blacklist/sslblacklist.csv');
+    expect(report).toMatchObject({ entries: 0, indicators: 0, unreadable: 0, rejected: {}, problems: [] });
+    expect(report.skipped).toEqual({ x509_fingerprint: 2 });
+    expect(stored).toEqual([]);
+  });
+
+  test('the IP blacklist yields its C2 addresses', async () => {
+    const { report, stored } = await collectSslbl('/blacklist/sslipblacklist.csv');
+    expect(report).toMatchObject({ entries: 2, indicators: 2, unreadable: 0 });
+    expect(report.skipped ?? {}).toEqual({});
+    expect(stored).toEqual(['ipv4:185.220.101.47', 'ipv4:194.26.192.64']);
   });
 });
 
@@ -226,6 +286,112 @@ describe('MISP feed', () => {
       '/feed/33333333-3333-4333-8333-333333333333.json',
     ]);
     misp.events.pop();
+  });
+
+  test('a missing or malformed event file is a problem of that event; the watermark stays below it', async () => {
+    const event = (n: number, timestamp: number) => ({
+      uuid: `${String(n).repeat(8)}-${String(n).repeat(4)}-4${String(n).repeat(3)}-8${String(n).repeat(3)}-${String(n).repeat(12)}`,
+      info: `event ${n}`,
+      timestamp,
+      Attribute: [{ uuid: `x${n}`, type: 'domain', value: `evil-${n}.example.com`, to_ids: true, timestamp }],
+    });
+    const missing = event(4, 150);
+    const malformed = event(5, 250);
+    const later = event(6, 300);
+    misp.events.push(missing, malformed, later);
+    misp.feedFiles.set(missing.uuid, null);
+    misp.feedFiles.set(malformed.uuid, '{"Event": {"Attribute": [{"type": "domain", "val');
+    const store = tempStore();
+    const source = sourceFrom('circl', { type: 'misp-feed', url: `${misp.url}/feed` });
+    // The store keeps the source's memory between the two pulls, as between two cycles.
+    const collectOnce = () => {
+      return collect(source, store.db, {
+        cycleId: 'feed',
+        now: Date.now,
+        allowlists: { match: () => undefined },
+        http,
+      });
+    };
+    const stored = () =>
+      (store.sqlite.prepare('select value from iocs order by value').all() as { value: string }[]).map(
+        (r) => r.value,
+      );
+    try {
+      const first = await collectOnce();
+      expect(stored()).toEqual(['198.51.100.1', 'evil-6.example.com', 'evil-b.example.com']);
+      expect(first.report.unreadable).toBe(2);
+      expect(first.report.problems).toEqual([
+        `circl event ${missing.uuid}: the event file is not found (404)`,
+        expect.stringMatching(new RegExp(`^circl event ${malformed.uuid}: the event file is broken: `)),
+      ]);
+      // Every event up to 149 is stored; 150 is not, so the next pull asks for it again, and the manifest
+      // validators are not kept (a 304 would hide it).
+      expect(first.memory.watermark).toBe('149');
+      expect(first.memory.etag).toBeUndefined();
+
+      // A retried attempt resuming after the failure keeps the low-water mark it carried.
+      const pages = await pullAll(source);
+      const afterFailure = pages.pages.find((p) => p.errors.length > 0)!.cursor;
+      expect((await pullAll(source, {}, afterFailure)).memory.watermark).toBe('149');
+
+      misp.feedFiles.clear();
+      misp.requests.length = 0;
+      const second = await collectOnce();
+      expect(misp.requests[0]!.headers['if-none-match']).toBeUndefined();
+      expect(misp.requests.map((r) => r.path)).toEqual([
+        '/feed/manifest.json',
+        `/feed/${missing.uuid}.json`,
+        '/feed/22222222-2222-4222-8222-222222222222.json',
+        `/feed/${malformed.uuid}.json`,
+        `/feed/${later.uuid}.json`,
+      ]);
+      expect(second.report.problems).toEqual([]);
+      expect(second.memory.watermark).toBe('300');
+      expect(second.memory.etag).toBeDefined();
+      expect(stored()).toEqual([
+        '198.51.100.1',
+        'evil-4.example.com',
+        'evil-5.example.com',
+        'evil-6.example.com',
+        'evil-b.example.com',
+      ]);
+      const sightings = store.sqlite.prepare('select count(*) as n from sightings').get() as { n: number };
+      expect(sightings.n).toBe(5);
+    } finally {
+      store.close();
+      misp.feedFiles.clear();
+      misp.events.splice(2);
+    }
+  });
+
+  test('a feed directory with a listed event file missing reads the others', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iocflow-feed-'));
+    const present = '11111111-1111-4111-8111-111111111111';
+    const absent = '99999999-9999-4999-8999-999999999999';
+    writeFileSync(
+      join(dir, 'manifest.json'),
+      JSON.stringify({
+        [present]: { timestamp: 100 },
+        [absent]: { timestamp: 50 },
+        'not-a-uuid': { timestamp: 1 },
+      }),
+    );
+    writeFileSync(
+      join(dir, `${present}.json`),
+      JSON.stringify({
+        Event: {
+          uuid: present,
+          Attribute: [{ type: 'ip-dst', value: '198.51.100.9', to_ids: true, timestamp: '100' }],
+        },
+      }),
+    );
+    const { pages, memory } = await pullAll(sourceFrom('local', { type: 'misp-feed', path: dir }));
+    expect(values(pages)).toEqual(['198.51.100.9']);
+    expect(errors(pages)).toEqual([
+      { position: 'local manifest.json entry "not-a-uuid"', message: 'not an event (key is not a UUID)' },
+      { position: `local event ${absent}`, message: 'the event file cannot be read (ENOENT)' },
+    ]);
+    expect(memory.watermark).toBe('49');
   });
 
   test('a resumed pull fetches no finished event again', async () => {

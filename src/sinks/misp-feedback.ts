@@ -160,8 +160,8 @@ export function mispFeedbackSink(name: string, config: MispFeedbackConfig, deps:
       headers,
       ...(json === undefined ? {} : { json }),
       signal: context.signal,
-      // MISP answers a refused tag with 403 and a `saved: false` envelope: an answer about that tag, not
-      // about the key. A key failure is a 403 too, told apart by its message.
+      // MISP answers a refused tag or object with 403 and a `saved: false` envelope: an answer about that
+      // tag or object, not about the key. A key failure is a 403 too, told apart by its envelope.
       answers: (s) => s === 200 || s === 403 || s === 404,
     });
     if (response.status === 403) {

@@ -442,15 +442,17 @@ const mispFeedbackSink = z
   .object({
     type: z.literal('misp-feedback'),
     url: httpUrl.describe('Base URL of the MISP instance.'),
-    apiKey: credential.describe('Auth key of a user allowed to add sightings and tags.'),
+    apiKey: credential.describe('Auth key of a user allowed to add sightings, tags and objects.'),
     sources: z
       .array(z.string().min(1))
       .min(1)
       .describe('The `misp` sources whose sightings (their events) get the feedback.'),
     mode: z
-      .enum(['tags'])
+      .enum(['tags', 'object'])
       .default('tags')
-      .describe('How score and verdicts go back: as tags on the attribute (the only mode so far).'),
+      .describe(
+        'How score and verdicts go back: `tags` on the attribute, or `object`: one `iocflow-enrichment` object beside it in the event, updated in place.',
+      ),
     tagPrefix: z
       .string()
       .regex(/^[a-z0-9_-]+$/)

@@ -1,5 +1,5 @@
 import type { Response } from 'got';
-import { redactUrl } from './client.js';
+import { certificateProblem, redactUrl } from './client.js';
 
 // HTTP outcomes as typed errors. Retries belong to Temporal: activities turn these into
 // ApplicationFailures whose type the workflow's retry policy names (see FAILURE_TYPES).
@@ -10,6 +10,8 @@ export interface CallSite {
   service: string;
   /** Config key of the credential, e.g. `enrichers.virustotal.apiKey`; never the credential itself. */
   credentialKey?: string | undefined;
+  /** Config key of the CA bundle, named when the server's certificate does not verify. */
+  caFileKey?: string | undefined;
 }
 
 export class HttpFailure extends Error {
@@ -92,6 +94,13 @@ export function transportFailure(site: CallSite, err: unknown): HttpFailure {
   const name = err instanceof Error ? err.name : 'Error';
   if (name === 'TimeoutError' || code === 'ETIMEDOUT')
     return new UnavailableError(`${site.service} timed out`);
+  const certificate = certificateProblem(code);
+  if (certificate) {
+    const fix = certificate.caFileHelps
+      ? `; if its CA is private, trust it with a PEM bundle${site.caFileKey ? ` (config: ${site.caFileKey})` : ''}`
+      : '';
+    return new UnavailableError(`${site.service}: TLS ${certificate.what} (${code})${fix}`);
+  }
   return new UnavailableError(`${site.service} unreachable (${code ?? name})`);
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CROWDSTRIKE_CLOUDS, type SinkConfig } from '../config/index.js';
-import { RateLimitedError, RequestRejectedError } from '../http/failures.js';
+import { parseRetryAfter, RateLimitedError, RequestRejectedError } from '../http/failures.js';
 import type { JsonResponse, RequestJsonOptions } from '../http/request.js';
 import type { DeliveryItem } from '../store/index.js';
 import { asError, chunk } from './batches.js';
@@ -15,6 +15,8 @@ type FalconConfig = Extract<SinkConfig, { type: 'crowdstrike' }>;
 // second create is refused, not merged: so every batch first looks up what exists, PATCHes those by id
 // and creates the rest; a create refused as a duplicate (someone created it meanwhile) becomes a PATCH.
 // That makes a resent batch converge on the same indicators. Withdrawal deletes (or expires) them.
+// Every answer reports the CID's remaining request budget; once it is spent, the next request waits for
+// it to come back rather than spend itself on a 429.
 
 /** iocflow type → Falcon type; the others (url, sha1, cidr, email) Falcon IOC management does not take. */
 const FALCON_TYPES: Record<string, string> = {
@@ -42,6 +44,38 @@ const envelope = z.object({
 
 /** Values per lookup query: keeps the FQL filter (and the URL) short. */
 const LOOKUP_CHUNK = 100;
+
+/** Falcon counts a CID's requests over a sliding minute: a spent budget has refilled a minute later. */
+const RATE_WINDOW_MS = 60_000;
+/**
+ * The longest wait for the budget spent inside one activity attempt. A longer one is handed to Temporal as
+ * the retry delay instead, so the activity never sits silent near its heartbeat timeout.
+ */
+const MAX_INLINE_WAIT_MS = 30_000;
+
+/**
+ * When the next request may go out, from a response's rate-limit headers: undefined while budget is left.
+ * Spent (`X-Ratelimit-Remaining: 0`) means at `X-Ratelimit-Retryafter` (epoch seconds) when Falcon names
+ * it, else a whole window from `now`; a 429 means the same, whatever Remaining says.
+ */
+export function falconResumeAt(
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  now: number,
+): number | undefined {
+  const header = (name: string) => {
+    const v = headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const remaining = header('x-ratelimit-remaining');
+  const spent =
+    status === 429 || (remaining !== undefined && remaining.trim() !== '' && Number(remaining) <= 0);
+  if (!spent) return undefined;
+  const at = Number(header('x-ratelimit-retryafter'));
+  if (Number.isFinite(at) && at > 0) return Math.max(now, at * 1000);
+  const retryAfter = parseRetryAfter(header('retry-after'), now);
+  return now + (retryAfter ?? RATE_WINDOW_MS);
+}
 
 /**
  * Score → Falcon action. Hashes at or above `preventAt` are blocked (`prevent`); everything else that
@@ -76,7 +110,28 @@ export function crowdstrikeSink(
   const indicatorsUrl = `${base}/iocs/entities/indicators/v1`;
   const keyOf = (type: string, value: string) => `${type}:${value.toLowerCase()}`;
 
+  /** Until when the CID's request budget is spent, as the last response told (0: not spent). */
+  let resumeAt = 0;
+
+  /**
+   * Holds the next request until the budget Falcon reported spent is back, rather than spending a request
+   * on a 429; a wait longer than MAX_INLINE_WAIT_MS fails the batch with that delay for Temporal to keep.
+   */
+  async function awaitBudget(signal: AbortSignal | undefined): Promise<void> {
+    const waitMs = resumeAt - now();
+    if (waitMs <= 0) return;
+    if (waitMs > MAX_INLINE_WAIT_MS) {
+      throw new RateLimitedError(
+        `${http.site.service} request budget spent (X-Ratelimit-Remaining 0), retry after ${Math.ceil(waitMs / 1000)}s`,
+        429,
+        waitMs,
+      );
+    }
+    await delay(waitMs, signal);
+  }
+
   async function call(url: string, options: RequestJsonOptions, context: SinkContext): Promise<JsonResponse> {
+    await awaitBudget(context.signal);
     const response = await withBearer(deps.tokens, http, token, context.signal, (authorization) =>
       http.call(url, {
         ...options,
@@ -85,10 +140,10 @@ export function crowdstrikeSink(
         answers: (s) => (s >= 200 && s < 300) || s === 400 || s === 404 || s === 429,
       }),
     );
+    const until = falconResumeAt(response.status, response.headers, now());
+    if (until !== undefined) resumeAt = until;
     if (response.status === 429) {
-      // Falcon names the moment to retry at, in epoch seconds.
-      const at = Number(response.headers['x-ratelimit-retryafter']);
-      const waitMs = Number.isFinite(at) && at > 0 ? Math.max(0, at * 1000 - now()) : 60_000;
+      const waitMs = Math.max(0, resumeAt - now());
       throw new RateLimitedError(
         `${http.site.service} rate limited (retry after ${Math.ceil(waitMs / 1000)}s)`,
         429,
@@ -287,4 +342,20 @@ export function crowdstrikeSink(
       return result;
     },
   };
+}
+
+/** Resolves after `ms`, or rejects when the activity is cancelled meanwhile. */
+function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(asError(signal.reason));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(asError(signal?.reason));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

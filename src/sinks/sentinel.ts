@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { SinkConfig } from '../config/index.js';
-import { RateLimitedError } from '../http/failures.js';
+import { parseRetryAfter, RateLimitedError } from '../http/failures.js';
 import type { DeliveryItem } from '../store/index.js';
 import { asError, chunk } from './batches.js';
 import type { SinkDeps } from './index.js';
@@ -25,6 +25,25 @@ const uploadAnswer = z
   .nullable();
 
 const throttled = z.object({ message: z.string() }).partial();
+
+/** Sentinel counts requests per minute: a 429 that names no wait is over once the minute has passed. */
+const RATE_WINDOW_MS = 60_000;
+
+/**
+ * How long a 429 asks to wait: the `Retry-After` header when the gateway sends one (seconds or an HTTP
+ * date), else the seconds in the message text ("Try again in 12 seconds.", the only hint Microsoft
+ * documents); undefined when neither names a wait.
+ */
+export function throttleDelayMs(
+  retryAfter: string | string[] | undefined,
+  body: unknown,
+  now: number,
+): number | undefined {
+  const fromHeader = parseRetryAfter(retryAfter, now);
+  if (fromHeader !== undefined) return fromHeader;
+  const seconds = /try again in (\d+) seconds?/i.exec(throttled.safeParse(body).data?.message ?? '')?.[1];
+  return seconds === undefined ? undefined : Number(seconds) * 1000;
+}
 
 export function sentinelSink(
   name: string,
@@ -110,13 +129,11 @@ export function sentinelSink(
       }),
     );
     if (response.status === 429) {
-      // Sentinel names the wait only in the message text ("Try again in 12 seconds.").
-      const message = throttled.safeParse(response.body).data?.message ?? '';
-      const seconds = /try again in (\d+) seconds?/i.exec(message)?.[1];
+      const waitMs = throttleDelayMs(response.headers['retry-after'], response.body, now());
       throw new RateLimitedError(
-        `${http.site.service} throttled the upload${seconds ? `, retry after ${seconds}s` : ''}`,
+        `${http.site.service} throttled the upload${waitMs !== undefined ? `, retry after ${Math.ceil(waitMs / 1000)}s` : ''}`,
         429,
-        seconds ? Number(seconds) * 1000 : 60_000,
+        waitMs ?? RATE_WINDOW_MS,
       );
     }
     const answer = parseBody(http.site, uploadAnswer, response);

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import type { Got } from 'got';
 import type { z } from 'zod';
 import { durationMs } from '../config/primitives.js';
 import type { SinkConfig } from '../config/index.js';
 import { Pacer } from '../enrichers/pacer.js';
+import { trustedCas } from '../http/client.js';
 import type { CallSite } from '../http/failures.js';
 import { requestJson, type JsonResponse, type RequestJsonOptions } from '../http/request.js';
 import { ResponseInvalidError } from '../http/request.js';
@@ -33,13 +33,13 @@ export function sinkHttp(
   const site: CallSite = {
     service: `${service} (sink ${name})`,
     credentialKey: `sinks.${name}.${credentialField}`,
+    caFileKey: `sinks.${name}.caFile`,
   };
   const client = config.caFile
     ? http.extend({
         https: {
           rejectUnauthorized: true,
-          // Node's `ca` replaces the system store; the configured bundle is added to it, not swapped in.
-          certificateAuthority: [...rootCertificates, readCaFile(name, config.caFile)],
+          certificateAuthority: trustedCas(readCaFile(name, config.caFile)),
         },
       })
     : http;

@@ -16,8 +16,15 @@ export interface FalconFakeOptions {
   region?: string;
   /** @default 1799 */
   expiresInS?: number;
-  /** Requests per minute. @default 6000 */
+  /** Requests per window (a minute unless `windowMs` says otherwise). @default 6000 */
   perMinute?: number;
+  /** The sliding window's length (tests shorten it). @default 60000 */
+  windowMs?: number;
+  /**
+   * Also name the moment the budget is back (`X-Ratelimit-Retryafter`, epoch seconds) on the response that
+   * spends it, not only on a 429. Documented only on 429 (vendor-apis.md §9.8), hence off by default.
+   */
+  retryAfterWhenSpent?: boolean;
   /** @default 2000 */
   maxIndicators?: number;
 }
@@ -69,7 +76,8 @@ export async function startCrowdStrikeFake(options: FalconFakeOptions): Promise<
   const raceValues = new Set<string>();
   const scripted: ScriptedResponse[] = [];
   const perMinute = options.perMinute ?? 6000;
-  const window = new SlidingWindow(perMinute, 60_000);
+  const windowMs = options.windowMs ?? 60_000;
+  const window = new SlidingWindow(perMinute, windowMs);
   const state = { tokensIssued: 0 };
   /** Arrival times of rate-limited calls, for X-Ratelimit-Remaining. */
   let calls: number[] = [];
@@ -81,11 +89,17 @@ export async function startCrowdStrikeFake(options: FalconFakeOptions): Promise<
   });
 
   const handler = async (req: RecordedRequest, res: ServerResponse) => {
-    const limits = () => ({
-      'x-cs-region': options.region ?? 'us-1',
-      'x-ratelimit-limit': String(perMinute),
-      'x-ratelimit-remaining': String(Math.max(0, perMinute - countRecent(req.at))),
-    });
+    const limits = () => {
+      const remaining = Math.max(0, perMinute - countRecent(req.at));
+      return {
+        'x-cs-region': options.region ?? 'us-1',
+        'x-ratelimit-limit': String(perMinute),
+        'x-ratelimit-remaining': String(remaining),
+        ...(remaining === 0 && options.retryAfterWhenSpent && calls[0] !== undefined
+          ? { 'x-ratelimit-retryafter': String(Math.ceil((calls[0] + windowMs) / 1000)) }
+          : {}),
+      };
+    };
     const reply = (status: number, body: unknown, extra: Record<string, string> = {}) =>
       sendJson(res, status, body, { ...limits(), ...extra });
     if (req.path === '/oauth2/token') {
@@ -215,7 +229,7 @@ export async function startCrowdStrikeFake(options: FalconFakeOptions): Promise<
   };
 
   function countRecent(now: number): number {
-    calls = calls.filter((t) => now - t < 60_000);
+    calls = calls.filter((t) => now - t < windowMs);
     return calls.length;
   }
 

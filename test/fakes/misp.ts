@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { startFakeServer, sendJson, text, type FakeServer } from './server.js';
 import { applyFaults, sendBody, type Faults } from './faults.js';
 
@@ -18,6 +18,24 @@ export interface FakeAttribute {
   comment?: string;
   deleted?: boolean;
   Tag?: { name: string }[];
+  /** Set on an object's attributes. */
+  object_relation?: string;
+  disable_correlation?: boolean;
+  distribution?: string;
+}
+
+/** A MISP object in an event; objects added through /objects/add carry the optional fields. */
+export interface FakeObject {
+  name: string;
+  Attribute: FakeAttribute[];
+  uuid?: string;
+  id?: string;
+  'meta-category'?: string;
+  description?: string;
+  comment?: string;
+  distribution?: string;
+  timestamp?: number;
+  deleted?: boolean;
 }
 
 export interface FakeEvent {
@@ -27,7 +45,7 @@ export interface FakeEvent {
   published?: boolean;
   Tag?: { name: string }[];
   Attribute: FakeAttribute[];
-  Object?: { name: string; Attribute: FakeAttribute[] }[];
+  Object?: FakeObject[];
 }
 
 /** A sighting the feedback endpoint recorded. */
@@ -55,6 +73,8 @@ export interface MispFake extends FakeServer {
    * 404 (listed, not published), a string is served as the file's body (malformed-event tests).
    */
   feedFiles: Map<string, string | null>;
+  /** The object with this uuid, and its event. */
+  object(uuid: string): { object: FakeObject; event: FakeEvent } | undefined;
 }
 
 const AUTH_FAILED =
@@ -67,6 +87,7 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
   const events = options.events;
   const sightings: FakeSighting[] = [];
   const refuseTags = new Set<string>();
+  let objectCount = 0;
   const allAttributes = () =>
     events.flatMap((e) => [...e.Attribute, ...(e.Object ?? []).flatMap((o) => o.Attribute)]);
   const attribute = (uuid: string) => allAttributes().find((a) => a.uuid === uuid);
@@ -81,18 +102,21 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
       );
     if (await applyFaults(faults, res, envelope)) return;
     const feedback = ['/sightings/add', '/tags/attachTagToObject', '/tags/removeTagFromObject'];
+    const objectCall = /^\/objects\/(view|add|edit)\/([^/]+)$/.exec(req.path);
     if (
       req.path !== '/attributes/restSearch' &&
       req.path !== '/events/restSearch' &&
-      !feedback.includes(req.path)
+      !feedback.includes(req.path) &&
+      !objectCall
     ) {
       return sendJson(res, 404, { name: 'Not Found', message: 'Not Found', url: req.path });
     }
-    if (req.method !== 'POST')
+    if (req.method !== (objectCall?.[1] === 'view' ? 'GET' : 'POST'))
       return sendJson(res, 405, { name: 'Method not allowed', message: 'Method not allowed', url: req.path });
     if (req.headers.authorization !== options.apiKey) {
       return sendJson(res, 403, { name: AUTH_FAILED, message: AUTH_FAILED, url: req.path });
     }
+    if (objectCall) return handleObject(objectCall[1]!, decodeURIComponent(objectCall[2]!), req.body, res);
     if (feedback.includes(req.path)) return handleFeedback(req.path, req.body, res);
     const raw = rawNext.shift();
     if (raw !== undefined) return sendBody(res, faults, 200, raw, { 'content-type': 'application/json' });
@@ -139,7 +163,7 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
 
     if (req.path === '/attributes/restSearch') {
       const rows = visible.flatMap((e) =>
-        [...e.Attribute, ...(e.Object ?? []).flatMap((o) => o.Attribute)]
+        [...e.Attribute, ...(e.Object ?? []).filter((o) => !o.deleted).flatMap((o) => o.Attribute)]
           .filter((a) => inWindow(a.timestamp) && (toIds === undefined || a.to_ids === toIds) && !a.deleted)
           .filter((a) => filters.type === undefined || a.type === filters.type)
           .filter((a) => valueOk(a.value) && uuidOk(e.uuid, a.uuid))
@@ -162,6 +186,104 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
       'x-result-count': String(rows.length),
     });
   });
+
+  const findObject = (ref: string) => {
+    for (const event of events)
+      for (const object of event.Object ?? [])
+        if (object.uuid === ref || (object.id !== undefined && object.id === ref)) return { object, event };
+    return undefined;
+  };
+
+  /**
+   * The object API as MISP's ObjectsController answers REST calls: `GET /objects/view/{id|uuid}`, `POST
+   * /objects/add/{event id|uuid}` and `POST /objects/edit/{id|uuid}`, each answering `{"Object": {…,
+   * "Attribute": […]}}`; an unknown event or object is a 404 envelope, a failed save a 403 save-failure
+   * envelope. The body may come wrapped in `request`, with the attributes under `Object.Attribute` or
+   * beside `Object`. Objects without a known template are stored as sent (no template conformity).
+   * An edit replaces the attribute set: attributes sent with a known uuid are updated, new ones added,
+   * the rest soft-deleted.
+   */
+  function handleObject(action: string, ref: string, raw: string, res: ServerResponse) {
+    const url = `/objects/${action}`;
+    const fail = (errors: string) =>
+      sendJson(res, 403, {
+        saved: false,
+        name: `Could not ${action} Object`,
+        message: `Could not ${action} Object`,
+        url,
+        errors,
+      });
+    if (action === 'view') {
+      const found = findObject(ref);
+      if (!found) return sendJson(res, 404, { name: 'Invalid object.', message: 'Invalid object.', url });
+      return sendJson(res, 200, { Object: objectJson(found.object, found.event, idOf(found.event.uuid)) });
+    }
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(raw || '{}') as Record<string, unknown>;
+    } catch {
+      return sendJson(res, 400, { name: 'Bad request', message: 'Invalid JSON', url });
+    }
+    if (typeof body.request === 'object' && body.request !== null)
+      body = body.request as Record<string, unknown>;
+    const meta = (typeof body.Object === 'object' && body.Object !== null ? body.Object : body) as Record<
+      string,
+      unknown
+    >;
+    const attributes = body.Attribute ?? meta.Attribute;
+    const now = Math.floor(Date.now() / 1000);
+    if (action === 'add') {
+      const event = events.find((e) => e.uuid === ref || idOf(e.uuid) === ref);
+      if (!event) return sendJson(res, 404, { name: 'Invalid event.', message: 'Invalid event.', url });
+      if (!Array.isArray(attributes) || attributes.length === 0)
+        return fail('Could not save the object as no attributes were set.');
+      const problem = checkObject(meta) ?? attributes.map((a) => checkObjectAttribute(a)).find((p) => p);
+      if (problem) return fail(problem);
+      const uuid = typeof meta.uuid === 'string' ? meta.uuid : randomUUID();
+      const taken = new Set(allAttributes().map((a) => a.uuid));
+      if (findObject(uuid)) return fail(`{"uuid":["The UUID provided is not unique"]}`);
+      const clash = (attributes as Record<string, unknown>[]).find((a) => taken.has(text(a.uuid)));
+      if (clash) return fail(`{"uuid":["The UUID provided is not unique"]}`);
+      objectCount++;
+      const object: FakeObject = {
+        name: text(meta.name),
+        uuid,
+        id: String(objectCount),
+        'meta-category': text(meta['meta-category'] ?? 'misc'),
+        description: text(meta.description ?? ''),
+        comment: text(meta.comment ?? ''),
+        distribution: text(meta.distribution ?? '5'),
+        timestamp: now,
+        deleted: false,
+        Attribute: (attributes as Record<string, unknown>[]).map((a) => toFakeAttribute(a, now)),
+      };
+      event.Object = [...(event.Object ?? []), object];
+      event.timestamp = now;
+      return sendJson(res, 200, { Object: objectJson(object, event, idOf(event.uuid)) });
+    }
+    const found = findObject(ref);
+    if (!found) return sendJson(res, 404, { name: 'Invalid object.', message: 'Invalid object.', url });
+    if (!Array.isArray(attributes)) return fail('No attributes given.');
+    const problem = attributes.map((a) => checkObjectAttribute(a)).find((p) => p);
+    if (problem) return fail(problem);
+    const { object, event } = found;
+    const sent = new Map((attributes as Record<string, unknown>[]).map((a) => [text(a.uuid), a]));
+    for (const current of object.Attribute) {
+      const update = sent.get(current.uuid);
+      if (!update) {
+        if (!current.deleted) Object.assign(current, { deleted: true, timestamp: now });
+        continue;
+      }
+      sent.delete(current.uuid);
+      if (current.deleted || current.value !== text(update.value))
+        Object.assign(current, { value: text(update.value), deleted: false, timestamp: now });
+    }
+    object.Attribute.push(...[...sent.values()].map((a) => toFakeAttribute(a, now)));
+    if (typeof meta.comment === 'string') object.comment = meta.comment;
+    object.timestamp = now;
+    event.timestamp = now;
+    return sendJson(res, 200, { Object: objectJson(object, event, idOf(event.uuid)) });
+  }
 
   function sightingsJson(uuid: string) {
     return sightings
@@ -287,7 +409,128 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
     sendBody(res, faults, 200, body, { 'content-type': 'application/json', etag });
   }
 
-  return { ...server, events, faults, rawNext, feedFiles, sightings, refuseTags, attribute };
+  return {
+    ...server,
+    events,
+    faults,
+    rawNext,
+    feedFiles,
+    sightings,
+    refuseTags,
+    attribute,
+    object: findObject,
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const META_CATEGORIES = new Set([
+  'file',
+  'network',
+  'financial',
+  'marketing',
+  'misc',
+  'mobile',
+  'internal',
+  'vulnerability',
+]);
+/** The attribute types an object of ours may use, with the categories MISP allows for each. */
+const OBJECT_TYPES: Record<string, { categories: string[]; valid: (v: string) => boolean }> = {
+  counter: { categories: ['Other'], valid: (v) => /^\d+$/.test(v) },
+  float: { categories: ['Other'], valid: (v) => v.trim() !== '' && Number.isFinite(Number(v)) },
+  datetime: { categories: ['Other'], valid: (v) => !Number.isNaN(Date.parse(v)) },
+  text: {
+    categories: ['Other', 'Internal reference', 'External analysis', 'Attribution', 'Targeting data'],
+    valid: (v) => v.trim() !== '',
+  },
+  comment: { categories: ['Other', 'Internal reference'], valid: (v) => v.trim() !== '' },
+  link: { categories: ['External analysis', 'Internal reference'], valid: (v) => /^https?:\/\//.test(v) },
+};
+
+function checkObject(meta: Record<string, unknown>): string | undefined {
+  if (typeof meta.name !== 'string' || meta.name === '') return '{"name":["Object name is required"]}';
+  if (meta.uuid !== undefined && !UUID.test(text(meta.uuid)))
+    return '{"uuid":["Please provide a valid RFC 4122 UUID"]}';
+  if (meta['meta-category'] !== undefined && !META_CATEGORIES.has(text(meta['meta-category'])))
+    return '{"meta-category":["Invalid meta category"]}';
+  if (meta.distribution !== undefined && !/^[0-5]$/.test(text(meta.distribution)))
+    return '{"distribution":["Invalid distribution"]}';
+  return undefined;
+}
+
+/** MISP validates every attribute of an object before saving any (the object fails as a whole). */
+function checkObjectAttribute(raw: unknown): string | undefined {
+  if (typeof raw !== 'object' || raw === null) return 'Could not save object: an attribute is not an object.';
+  const a = raw as Record<string, unknown>;
+  const relation = typeof a.object_relation === 'string' ? a.object_relation : '';
+  const failed = (errors: Record<string, string[]>) =>
+    `Could not save object as at least one attribute has failed validation (${relation}). ${JSON.stringify(errors)}`;
+  if (relation === '') return failed({ object_relation: ['Object relation is required'] });
+  const type = OBJECT_TYPES[text(a.type)];
+  if (!type) return failed({ type: ['Options depend on the selected category.'] });
+  if (a.category !== undefined && !type.categories.includes(text(a.category)))
+    return failed({ category: ['Options depend on the selected category.'] });
+  if (typeof a.value !== 'string' || !type.valid(a.value))
+    return failed({ value: [`Invalid value for type ${text(a.type)}`] });
+  if (a.uuid !== undefined && !UUID.test(text(a.uuid)))
+    return failed({ uuid: ['Please provide a valid RFC 4122 UUID'] });
+  if (a.to_ids !== undefined && typeof a.to_ids !== 'boolean')
+    return failed({ to_ids: ['must be a boolean'] });
+  return undefined;
+}
+
+function toFakeAttribute(a: Record<string, unknown>, now: number): FakeAttribute {
+  return {
+    uuid: typeof a.uuid === 'string' ? a.uuid : randomUUID(),
+    type: text(a.type),
+    value: text(a.value),
+    category: text(a.category ?? 'Other'),
+    to_ids: a.to_ids === true,
+    timestamp: now,
+    comment: text(a.comment ?? ''),
+    deleted: false,
+    object_relation: text(a.object_relation),
+    disable_correlation: a.disable_correlation === true,
+    distribution: text(a.distribution ?? '5'),
+  };
+}
+
+/** An object as objects/view, add and edit return it: ids and timestamps as strings, its attributes inside. */
+function objectJson(o: FakeObject, e: FakeEvent, eventId: string) {
+  return {
+    id: o.id ?? '0',
+    name: o.name,
+    'meta-category': o['meta-category'] ?? 'misc',
+    description: o.description ?? '',
+    template_uuid: null,
+    template_version: null,
+    event_id: eventId,
+    uuid: o.uuid ?? '',
+    timestamp: String(o.timestamp ?? e.timestamp),
+    distribution: o.distribution ?? '5',
+    sharing_group_id: '0',
+    comment: o.comment ?? '',
+    deleted: o.deleted ?? false,
+    first_seen: null,
+    last_seen: null,
+    Attribute: o.Attribute.map((a) => ({
+      id: '0',
+      type: a.type,
+      category: a.category ?? 'Other',
+      to_ids: a.to_ids,
+      uuid: a.uuid,
+      object_id: o.id ?? '0',
+      object_relation: a.object_relation ?? null,
+      value: a.value,
+      timestamp: String(a.timestamp),
+      distribution: a.distribution ?? '5',
+      sharing_group_id: '0',
+      comment: a.comment ?? '',
+      deleted: a.deleted ?? false,
+      disable_correlation: a.disable_correlation ?? false,
+      first_seen: null,
+      last_seen: null,
+    })),
+  };
 }
 
 /** MISP's `timestamp` filter: epoch seconds, relative (`7d`, `24h`, `30m`) or a two-element range. */
@@ -305,10 +548,12 @@ function timestampFilter(value: unknown, now = Math.floor(Date.now() / 1000)): {
 
 function attributeJson(a: FakeAttribute, e: FakeEvent, eventId: string, withEventTags: boolean) {
   return {
-    id: String(Number(eventId) * 1000 + e.Attribute.indexOf(a)),
+    id: String(
+      Number(eventId) * 1000 + [...e.Attribute, ...(e.Object ?? []).flatMap((o) => o.Attribute)].indexOf(a),
+    ),
     event_id: eventId,
-    object_id: '0',
-    object_relation: null,
+    object_id: (e.Object ?? []).find((o) => o.Attribute.includes(a))?.id ?? '0',
+    object_relation: a.object_relation ?? null,
     category: a.category ?? 'Network activity',
     type: a.type,
     value: a.value,

@@ -6,7 +6,8 @@ import { SlidingWindow, sleep, type ScriptedResponse } from './limits.js';
 // Microsoft Sentinel threat-intelligence upload (vendor-apis.md §8) with its Entra ID token endpoint: the
 // current STIX-objects API (`stixobjects`, api-version 2024-02-01-preview) and the legacy upload-indicators
 // API (`indicators`, 2022-07-01); Bearer tokens, known workspace (404), reserved sourcesystem, ≤100
-// objects, 100 requests per minute per client (429 with the wait only in the message), STIX 2.1 checks
+// objects, 100 requests per minute per client (429 with the wait in the message, optionally also in
+// Retry-After), STIX 2.1 checks
 // per object answered as `{"errors":[{recordIndex, errorMessages}]}` with 200, empty body when all valid.
 // Objects are kept by (sourcesystem, id), newest `modified` wins, with a version count.
 
@@ -16,6 +17,11 @@ export interface SentinelFakeOptions extends EntraOptions {
   rateLimit?: { requests: number; windowMs: number };
   /** @default 100 */
   maxObjects?: number;
+  /**
+   * Also send `Retry-After` (seconds) with a 429: Microsoft documents the wait only in the message, but an
+   * Azure gateway in front of the API may add the header. @default false
+   */
+  retryAfterHeader?: boolean;
 }
 
 export interface StoredIndicator {
@@ -73,10 +79,12 @@ export async function startSentinelFake(options: SentinelFakeOptions): Promise<S
       });
     if (!window.take('client')) {
       const seconds = Math.ceil(window.retryAfterMs('client') / 1000);
-      return sendJson(res, 429, {
-        statusCode: 429,
-        message: `Rate limit is exceeded. Try again in ${seconds} seconds.`,
-      });
+      return sendJson(
+        res,
+        429,
+        { statusCode: 429, message: `Rate limit is exceeded. Try again in ${seconds} seconds.` },
+        options.retryAfterHeader ? { 'retry-after': String(seconds) } : {},
+      );
     }
     const next = scripted.shift();
     if (next) {

@@ -5,7 +5,7 @@ import { createSink, TokenCache } from '../../src/sinks/index.js';
 import type { Store } from '../../src/store/index.js';
 import { startCrowdStrikeFake, type FalconFake } from '../fakes/crowdstrike.js';
 import { tempStore } from '../support/store.js';
-import { crashingOn, drain, http, ipv4s, queue, rescore } from './support.js';
+import { crashingOn, deliveredCount, drain, http, ipv4s, queue, rescore } from './support.js';
 
 let store: Store & { dir: string };
 let fake: FalconFake;
@@ -120,13 +120,52 @@ describe('crowdstrike sink', () => {
     expect(fake.tokensIssued).toBe(2);
   });
 
-  test('429 waits until X-Ratelimit-Retryafter', async () => {
-    fake = await startCrowdStrikeFake({ clients: { 'client-1': 'right-secret' }, perMinute: 1 });
+  test('429 (another client spent the budget) waits until X-Ratelimit-Retryafter', async () => {
+    fake = await startCrowdStrikeFake({ clients: { 'client-1': 'right-secret' } });
     store = tempStore();
     queue(store, ipv4s(2), 'cs');
+    const at = Math.ceil(Date.now() / 1000) + 20;
+    fake.script({
+      status: 429,
+      headers: { 'x-ratelimit-retryafter': String(at), 'x-ratelimit-remaining': '0' },
+    });
     const err = await drain(falcon(), store).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RateLimitedError);
-    expect((err as RateLimitedError).retryAfterMs).toBeGreaterThan(50_000);
+    expect((err as RateLimitedError).retryAfterMs).toBeGreaterThan(15_000);
+    expect((err as RateLimitedError).retryAfterMs).toBeLessThanOrEqual(at * 1000 - Date.now() + 50);
+  });
+
+  test('a spent budget holds the next request until X-Ratelimit-Retryafter instead of hearing a 429', async () => {
+    fake = await startCrowdStrikeFake({
+      clients: { 'client-1': 'right-secret' },
+      perMinute: 3,
+      windowMs: 2_000,
+      retryAfterWhenSpent: true,
+    });
+    store = tempStore();
+    queue(store, ipv4s(6), 'cs');
+    // Three batches of two: a lookup and a create each, six requests against a budget of three per 2 s.
+    expect(await drain(falcon({ batchSize: 2 }), store, 2)).toMatchObject({ delivered: 6, pending: 0 });
+    const api = fake.requests.filter((r) => r.path.startsWith('/iocs'));
+    expect(api.map((r) => r.status)).not.toContain(429);
+    expect(api).toHaveLength(6);
+    expect(api[3]!.at - api[0]!.at).toBeGreaterThanOrEqual(2_000);
+    expect(fake.indicators.size).toBe(6);
+  });
+
+  test('a spent budget that names no moment waits a whole window, handed to Temporal as the retry delay', async () => {
+    fake = await startCrowdStrikeFake({ clients: { 'client-1': 'right-secret' }, perMinute: 3 });
+    store = tempStore();
+    queue(store, ipv4s(6), 'cs');
+    const err = await drain(falcon({ batchSize: 2 }), store, 2).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RateLimitedError);
+    expect((err as Error).message).toContain('request budget spent');
+    expect((err as RateLimitedError).retryAfterMs).toBeGreaterThan(55_000);
+    expect((err as RateLimitedError).retryAfterMs).toBeLessThanOrEqual(60_000);
+    // The first batch was settled; the request that would have been refused was never sent.
+    expect(deliveredCount(store)).toBe(2);
+    const api = fake.requests.filter((r) => r.path.startsWith('/iocs'));
+    expect(api.map((r) => r.status)).toEqual([200, 201, 200]);
   });
 
   test('a crash between create and marking updates on the retry: each IOC once', async () => {

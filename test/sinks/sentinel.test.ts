@@ -145,6 +145,36 @@ describe('sentinel sink', () => {
     expect(fake.indicators.size).toBe(20);
   });
 
+  test('429 waits as long as Retry-After says (seconds or a date), ahead of the message text', async () => {
+    await start();
+    store = tempStore();
+    queue(store, ipv4s(3), 'ti');
+    const throttled = (retryAfter: string) => ({
+      status: 429,
+      headers: { 'retry-after': retryAfter },
+      body: { statusCode: 429, message: 'Rate limit is exceeded. Try again in 40 seconds.' },
+    });
+    fake.script(throttled('7'));
+    const err = await drain(sentinel(), store).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RateLimitedError);
+    expect((err as RateLimitedError).retryAfterMs).toBe(7_000);
+    expect((err as Error).message).toContain('retry after 7s');
+    fake.script(throttled(new Date(Date.now() + 12_000).toUTCString()));
+    const dated = (await drain(sentinel(), store).catch((e: unknown) => e)) as RateLimitedError;
+    expect(dated.retryAfterMs).toBeGreaterThan(10_000);
+    expect(dated.retryAfterMs).toBeLessThanOrEqual(12_000);
+    // Without the header, the message's seconds; with neither, one rate window.
+    fake.script({ status: 429, body: { statusCode: 429, message: 'Try again in 40 seconds.' } });
+    expect(((await drain(sentinel(), store).catch((e: unknown) => e)) as RateLimitedError).retryAfterMs).toBe(
+      40_000,
+    );
+    fake.script({ status: 429, body: { statusCode: 429, message: 'Rate limit is exceeded.' } });
+    expect(((await drain(sentinel(), store).catch((e: unknown) => e)) as RateLimitedError).retryAfterMs).toBe(
+      60_000,
+    );
+    expect(await drain(sentinel(), store)).toMatchObject({ delivered: 3 });
+  });
+
   test('the legacy upload-indicators API is selectable', async () => {
     await start();
     store = tempStore();

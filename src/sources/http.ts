@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Got, Response } from 'got';
+import { trustedCas } from '../http/client.js';
 import { failureFor, transportFailure } from '../http/failures.js';
 import type { SourceMemory } from '../store/source-state.js';
 import type { SourceSettings } from './settings.js';
@@ -53,7 +54,10 @@ export async function openResponse(
     ...(request.json !== undefined ? { json: request.json } : {}),
     ...(request.form !== undefined ? { form: request.form } : {}),
     timeout: { request: BODY_LIMIT_MS, response: settings.timeoutMs, socket: settings.timeoutMs },
-    ...(settings.ca ? { https: { certificateAuthority: settings.ca, rejectUnauthorized: true } } : {}),
+    // A private CA is trusted on top of the system's, never instead of them.
+    ...(settings.ca
+      ? { https: { certificateAuthority: trustedCas(settings.ca), rejectUnauthorized: true } }
+      : {}),
     ...(context.signal ? { signal: context.signal } : {}),
     decompress: true,
   });

@@ -32,6 +32,7 @@ export function settingsOf(
     site: {
       service: `${service} (source ${name})`,
       credentialKey: credentialField ? `sources.${name}.${credentialField}` : undefined,
+      caFileKey: `sources.${name}.caFile`,
     },
     timeoutMs: config.timeoutMs,
     pageSize: config.pageSize,

@@ -1,7 +1,7 @@
 // Orchestration at scale (issue #8), against zero-latency vendor fakes and a real dev server:
 //   bound   the rate at which the server completes trivial child workflows under IngestCycle's fan-out
 //           (same window, continue-as-new on suggestion), in memory and on a SQLite file with and
-//           without WAL / synchronous=OFF
+//           without WAL / synchronous=OFF, and split over four intermediate batch workflows
 //   known   a cycle of KNOWN_TOTAL indicators of which 95% are already known and fresh
 //   new     NEW_COUNT new indicators through the whole flow (collect, plan, enrich, score, decay, deliver)
 //   naive   a cron script's approach: the same enrichers called one IOC after the other, no Temporal, at
@@ -80,7 +80,7 @@ function peakRss(): { stop(): number } {
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-async function orchestrationBound(kind: ServerKind, count: number): Promise<number> {
+async function orchestrationBound(kind: ServerKind, count: number, partitions = 1): Promise<number> {
   const env = await devServer(kind);
   try {
     const worker = await Worker.create({
@@ -90,14 +90,23 @@ async function orchestrationBound(kind: ServerKind, count: number): Promise<numb
     });
     const started = performance.now();
     await worker.runUntil(
-      env.client.workflow.execute('TrivialFanOut', {
-        taskQueue: 'bench-bound',
-        workflowId: `bound-${kind}`,
-        args: [{ count, window: WINDOW }],
-      }),
+      partitions === 1
+        ? env.client.workflow.execute('TrivialFanOut', {
+            taskQueue: 'bench-bound',
+            workflowId: `bound-${kind}`,
+            args: [{ count, window: WINDOW }],
+          })
+        : env.client.workflow.execute('TrivialPartitioned', {
+            taskQueue: 'bench-bound',
+            workflowId: `bound-${kind}-partitioned`,
+            args: [{ count, window: WINDOW, partitions }],
+          }),
     );
     const rate = count / ((performance.now() - started) / 1000);
-    console.log(`  bound, dev server ${kind}: ${count} trivial children, ${rate.toFixed(1)} children/s`);
+    const shape = partitions === 1 ? 'one parent' : `${partitions} batch workflows`;
+    console.log(
+      `  bound, dev server ${kind}, ${shape}: ${count} trivial children, ${rate.toFixed(1)} children/s`,
+    );
     return rate;
   } finally {
     await env.teardown();
@@ -193,7 +202,10 @@ async function cycleRun(options: { total: number; known: number; latencyMs: numb
       runs++;
       const history = await pipeline.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
       historyEvents = Math.max(historyEvents, history.events?.length ?? 0);
-      historyBytes = Math.max(historyBytes, protos.temporal.api.history.v1.History.encode(history).finish().length);
+      historyBytes = Math.max(
+        historyBytes,
+        protos.temporal.api.history.v1.History.encode(history).finish().length,
+      );
     }
     return {
       wallMs,
@@ -308,6 +320,7 @@ console.log(`orchestration benchmark (window ${WINDOW} children; vendors answer 
 let bound: number | undefined;
 if (wanted('bound')) {
   bound = await orchestrationBound('memory', BOUND_COUNT);
+  await orchestrationBound('memory', BOUND_COUNT, 4);
   await orchestrationBound('file', Math.min(BOUND_COUNT, 1000));
   await orchestrationBound('file-wal', Math.min(BOUND_COUNT, 1000));
 }

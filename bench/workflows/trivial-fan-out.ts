@@ -33,3 +33,28 @@ export async function TrivialFanOut(input: TrivialFanOutInput): Promise<number> 
   await Promise.all(running);
   return input.count;
 }
+
+/**
+ * The same fan-out split over intermediate batch workflows: `partitions` TrivialFanOut children, each
+ * with its share of the children and of the window. What grouping would buy on this server.
+ */
+export async function TrivialPartitioned(
+  input: TrivialFanOutInput & { partitions: number },
+): Promise<number> {
+  const prefix = workflowInfo().workflowId;
+  const share = Math.ceil(input.count / input.partitions);
+  await Promise.all(
+    Array.from({ length: input.partitions }, (_, p) =>
+      startChild(TrivialFanOut, {
+        workflowId: `${prefix}-part-${p}`,
+        args: [
+          {
+            count: Math.min(share, input.count - p * share),
+            window: Math.ceil(input.window / input.partitions),
+          },
+        ],
+      }).then((handle) => handle.result()),
+    ),
+  );
+  return input.count;
+}

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Client } from '@temporalio/client';
 import { ConfigError, loadConfig, resolveConfigPath, type Config } from '../config/index.js';
 import type { CycleProgress, CycleReport, EnrichIocResult } from '../shared/messages.js';
-import { reenrichIoc } from '../temporal/reenrich.js';
+import { indicatorFrom, NotAnIndicatorError, reenrichIoc } from '../temporal/reenrich.js';
 import {
   CycleAlreadyRunningError,
   cycleProgress,
@@ -29,7 +29,7 @@ import { describeConnection } from '../temporal/connection.js';
 import { ensureTemporal } from '../temporal/server.js';
 import { startWorker, type RunningWorker } from '../../worker.js';
 import { formatCycleReport, formatIocDetails, formatTable } from './format.js';
-import { IOC_TYPES, normaliseEntry } from '../ioc/index.js';
+import { IOC_TYPES } from '../ioc/index.js';
 import { iocWorkflowId } from '../ioc/identity.js';
 import {
   findCycle,
@@ -404,12 +404,7 @@ program
   .option('--json', 'machine-readable output')
   .action(async (ioc: string, opts: { config?: string; json?: boolean }) => {
     const { config } = loadConfig(resolveConfigPath(opts.config));
-    const outcome = normaliseEntry(ioc)[0];
-    if (outcome?.kind !== 'indicator') {
-      throw new UsageError(
-        `not an indicator: ${JSON.stringify(ioc)} (${outcome?.kind === 'rejected' ? outcome.reason : 'empty'})`,
-      );
-    }
+    const outcome = indicatorFrom(ioc);
     const store = openStore(config.store.path);
     try {
       const details = iocDetails(store.db, outcome.key);
@@ -527,8 +522,9 @@ program
       'machine-readable output: {"key","workflowId"}, or with --wait {"key","score","severity","scoreVersion","changed"}',
     ),
   )
-  .action(async (ioc: string, opts: { config?: string; wait?: boolean; json?: boolean }) =>
-    withClient(opts.config, async (client, config) => {
+  .action(async (ioc: string, opts: { config?: string; wait?: boolean; json?: boolean }) => {
+    indicatorFrom(ioc); // a typo is a usage error, whether or not the server is up
+    await withClient(opts.config, async (client, config) => {
       const { workflowId, key } = await reenrichIoc(client, config, ioc);
       say(`${key}: ${webUiLink(config, workflowId)}`);
       if (opts.wait) {
@@ -546,8 +542,8 @@ program
             : `${key}: re-enrichment requested (${workflowId})\n`,
         );
       }
-    }),
-  );
+    });
+  });
 
 const allowlistOffOption = () =>
   new Option('--allowlist-off <name>', 'switch an allowlist off by name (repeatable)').argParser(
@@ -729,11 +725,13 @@ try {
     process.exitCode = EXIT.usage;
   } else if (
     err instanceof UsageError ||
+    err instanceof NotAnIndicatorError ||
     err instanceof NotFoundError ||
     err instanceof ScheduleMissingError
   ) {
     process.stderr.write(`iocflow: ${err.message}\n`);
-    process.exitCode = err instanceof UsageError ? EXIT.usage : EXIT.notFound;
+    process.exitCode =
+      err instanceof UsageError || err instanceof NotAnIndicatorError ? EXIT.usage : EXIT.notFound;
   } else if (err instanceof CycleAlreadyRunningError) {
     process.stderr.write(`iocflow: ${err.message}\n`);
     process.exitCode = EXIT.busy;

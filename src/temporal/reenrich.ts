@@ -2,13 +2,30 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../config/index.js';
 import { vendorsFor } from '../enrichers/index.js';
 import { iocSearchValue, iocWorkflowId } from '../ioc/identity.js';
-import { canonicalKey, normaliseEntry } from '../ioc/index.js';
+import { canonicalKey, normaliseEntry, type NormaliseOutcome } from '../ioc/index.js';
 import {
   reenrichSignal,
   SEARCH_ATTRIBUTES,
   WORKFLOW_TYPES,
   type EnrichIocInput,
 } from '../shared/messages.js';
+
+/** What an analyst typed is not an indicator the normaliser accepts. */
+export class NotAnIndicatorError extends Error {
+  constructor(input: string, reason: string) {
+    super(`not an indicator: ${JSON.stringify(input)} (${reason})`);
+    this.name = 'NotAnIndicatorError';
+  }
+}
+
+/** The indicator an analyst typed (defanged is fine), or NotAnIndicatorError. */
+export function indicatorFrom(input: string): Extract<NormaliseOutcome, { kind: 'indicator' }> {
+  const outcome = normaliseEntry(input)[0];
+  if (outcome?.kind !== 'indicator') {
+    throw new NotAnIndicatorError(input, outcome?.kind === 'rejected' ? outcome.reason : 'empty');
+  }
+  return outcome;
+}
 
 /**
  * Re-enriches one IOC now, bypassing every vendor cache: signals its EnrichIoc if one is running, or
@@ -21,12 +38,7 @@ export async function reenrichIoc(
   input: string,
   reason = 'analyst request',
 ): Promise<{ workflowId: string; key: string }> {
-  const outcome = normaliseEntry(input)[0];
-  if (!outcome || outcome.kind !== 'indicator') {
-    throw new Error(
-      `not an indicator: ${JSON.stringify(input)} (${outcome?.kind === 'rejected' ? outcome.reason : 'empty'})`,
-    );
-  }
+  const outcome = indicatorFrom(input);
   const key = canonicalKey(outcome);
   const workflowId = iocWorkflowId(key);
   const args: EnrichIocInput = { key, vendors: vendorsFor(outcome.type, config), force: true };

@@ -78,5 +78,12 @@ describe('the iocflow command line', () => {
     const missing = await iocflow(['show', '203.0.113.9', '-c', file]);
     expect(missing.code).toBe(4);
     expect(missing.stderr).toContain('ipv4:203.0.113.9 is not in the store');
+
+    // Something that is no indicator is a usage error, for show and reenrich alike (before any connection).
+    for (const command of ['show', 'reenrich']) {
+      const junk = await iocflow([command, 'not an indicator', '-c', file]);
+      expect(junk.code).toBe(2);
+      expect(junk.stderr).toContain('not an indicator: "not an indicator" (unknown_type)');
+    }
   });
 });

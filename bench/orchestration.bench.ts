@@ -8,7 +8,8 @@
 //           50 ms per vendor call, against iocflow over the same fakes at the same latency
 //
 //   node --import tsx bench/orchestration.bench.ts [bound|known|new|naive ...]     (default: all)
-//   sizes: BOUND_COUNT (2000), KNOWN_TOTAL (100000), NEW_COUNT (10000), LATENCY_COUNT (2000), NAIVE_COUNT (300)
+//   sizes: BOUND_COUNT (2000), KNOWN_TOTAL (100000), NEW_COUNT (10000), LATENCY_COUNT (2000), NAIVE_COUNT (300);
+//   CYCLE_WINDOW (cycle.maxConcurrentChildren, 200), CYCLE_SERVER (file-wal, or memory)
 import protos from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -42,7 +43,7 @@ const KNOWN_TOTAL = size('KNOWN_TOTAL', 100_000);
 const NEW_COUNT = size('NEW_COUNT', 10_000);
 const LATENCY_COUNT = size('LATENCY_COUNT', 2000);
 const NAIVE_COUNT = size('NAIVE_COUNT', 300);
-const WINDOW = configSchema.parse({}).cycle.maxConcurrentChildren;
+const WINDOW = size('CYCLE_WINDOW', configSchema.parse({}).cycle.maxConcurrentChildren);
 const chosen = new Set(process.argv.slice(2));
 const wanted = (name: string) => chosen.size === 0 || chosen.has(name);
 
@@ -157,6 +158,7 @@ async function cycleRun(options: { total: number; known: number; latencyMs: numb
   const pipeline = await startPipeline(env.address, {
     sources: { feed: { type: 'plain', path: 'feed.txt', reliability: 80 } },
     sinks: { out: { type: 'file', path: 'out.jsonl' } },
+    cycle: { maxConcurrentChildren: WINDOW },
     enrichers: {
       virustotal: { apiKey: 'vt-test-key', baseUrl: `${vt.url}/api/v3`, rateLimit, dailyBudget: budget },
       shodan: { apiKey: 'shodan-test-key', baseUrl: shodan.url, rateLimit, dailyBudget: budget },

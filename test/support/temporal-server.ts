@@ -1,6 +1,9 @@
-// One real Temporal dev server (the pinned CLI from .tools/, in memory) for the whole test run.
+// One real Temporal dev server (the pinned CLI from .tools/, on a throwaway SQLite file) for the whole test run.
 import type { TestProject } from 'vitest/node';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SEARCH_ATTRIBUTES } from '../../src/shared/messages.js';
 import { serverExecutable } from '../../src/temporal/binaries.js';
 
@@ -11,14 +14,26 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const dir = mkdtempSync(join(tmpdir(), 'iocflow-test-temporal-'));
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: serverExecutable('cli'),
       searchAttributes: Object.values(SEARCH_ATTRIBUTES),
-      // What the SDK's own CI uses: nothing here needs durability across a crash of the test server.
-      extraArgs: ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF'],
+      // A SQLite file in WAL mode without fsync completes workflows faster than the in-memory database
+      // (bench/orchestration.bench.ts: 43 against 31 children/s); nothing here needs durability.
+      extraArgs: [
+        '--db-filename',
+        join(dir, 'temporal.db'),
+        '--sqlite-pragma',
+        'journal_mode=WAL',
+        '--sqlite-pragma',
+        'synchronous=OFF',
+      ],
     },
   });
   project.provide('temporalAddress', env.address);
-  return () => env.teardown();
+  return async () => {
+    await env.teardown();
+    rmSync(dir, { recursive: true, force: true });
+  };
 }

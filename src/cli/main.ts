@@ -47,6 +47,7 @@ import { normalizeLines, openInput, parseLines } from './inspect.js';
 import { loadConfiguredAllowlists, openRuntime } from './runtime.js';
 import { SAVED_FORMATS, type SavedFormat } from '../sources/index.js';
 import { once } from 'node:events';
+import { untilSignalled } from './signals.js';
 
 /** Exit codes scripts can rely on. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, busy: 3, notFound: 4 } as const;
@@ -110,7 +111,7 @@ program
     say(`config ${runtime.file}`);
     const temporal = await ensureTemporal(runtime.config, { say });
     const worker = await startWorker({ ...runtime, address: temporal.address });
-    const stopping = untilSignalled();
+    const stopping = untilSignalled(say);
     await runUntilStopped(
       worker,
       stopping,
@@ -157,7 +158,7 @@ program
       },
       'worker polling',
     );
-    await runUntilStopped(worker, untilSignalled(), async () => {
+    await runUntilStopped(worker, untilSignalled(say), async () => {
       await temporal.close();
       runtime.close();
     });
@@ -658,20 +659,6 @@ async function startOrAttach(client: Client, config: Config) {
     const id = (await runningCycle(client, config)) ?? err.workflowId;
     return client.workflow.getHandle<() => Promise<CycleReport>>(id);
   }
-}
-
-/** Resolves on the first SIGINT or SIGTERM. */
-function untilSignalled(): Promise<void> {
-  return new Promise((resolve) => {
-    const handler = () => {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
-      say('stopping: finishing in-flight tasks');
-      resolve();
-    };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
-  });
 }
 
 /**

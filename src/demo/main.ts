@@ -17,6 +17,7 @@ import { iocWorkflowId } from '../ioc/identity.js';
 import { startWorker } from '../../worker.js';
 import { SIMULATED_SINKS, writeDemoConfig } from './config.js';
 import { startSimulatedServices } from './simulated.js';
+import { untilSignalled } from '../cli/signals.js';
 
 const say = (line: string) => process.stderr.write(`iocflow demo: ${line}\n`);
 
@@ -48,7 +49,7 @@ async function main(once: boolean): Promise<void> {
       'loopback fakes (test/fakes/) with fake keys; no real service is called and no API key is needed.',
   );
   const services = await startSimulatedServices();
-  const stopping = untilSignalled();
+  const stopping = untilSignalled(say);
   try {
     const configPath = writeDemoConfig(dir, services);
     say(`config ${configPath} (state in ${dir})`);
@@ -88,20 +89,6 @@ async function main(once: boolean): Promise<void> {
     await services.close();
     say('stopped');
   }
-}
-
-/** Resolves on the first SIGINT or SIGTERM. */
-function untilSignalled(): Promise<void> {
-  return new Promise((resolve) => {
-    const handler = () => {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
-      say('stopping: finishing in-flight tasks');
-      resolve();
-    };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
-  });
 }
 
 // The summary is the demo's output: the SDK's warnings (a simulated 429 retried, say) would only bury it.

@@ -1,7 +1,7 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Contribution } from '../scoring/index.js';
 import type { StoreDb } from './open.js';
-import { evidenceOf, provenanceOf } from './provenance.js';
+import { evidenceOf, provenanceOf, scoredIocColumns } from './provenance.js';
 import { deliveries, iocs, outbox, scores, sinkInflight } from './schema.js';
 
 /** Everything a sink needs to deliver one outbox row. */
@@ -41,17 +41,7 @@ export function pendingDeliveries(db: StoreDb, sink: string, limit: number): Del
       action: outbox.action,
       scoreVersion: outbox.scoreVersion,
       iocId: iocs.id,
-      key: iocs.key,
-      type: iocs.type,
-      value: iocs.value,
-      firstSeen: iocs.firstSeen,
-      lastSeen: iocs.lastSeen,
-      score: scores.score,
-      severity: scores.severity,
-      confidence: scores.confidence,
-      expiresAt: scores.expiresAt,
-      explanation: scores.explanation,
-      scoredAt: scores.computedAt,
+      ...scoredIocColumns,
     })
     .from(outbox)
     .innerJoin(iocs, eq(iocs.id, outbox.iocId))

@@ -2,7 +2,25 @@ import { asc, inArray } from 'drizzle-orm';
 import { describeLookup, type VendorName } from '../enrichers/types.js';
 import { storedLookup } from './enrichments.js';
 import type { StoreDb } from './open.js';
-import { enrichments, sightings } from './schema.js';
+import { enrichments, iocs, scores, sightings } from './schema.js';
+
+/**
+ * The columns that describe a scored IOC to the outside (a sink's batch, an export): the IOC row joined with
+ * one version of its score.
+ */
+export const scoredIocColumns = {
+  key: iocs.key,
+  type: iocs.type,
+  value: iocs.value,
+  firstSeen: iocs.firstSeen,
+  lastSeen: iocs.lastSeen,
+  score: scores.score,
+  severity: scores.severity,
+  confidence: scores.confidence,
+  expiresAt: scores.expiresAt,
+  explanation: scores.explanation,
+  scoredAt: scores.computedAt,
+};
 
 /** Where a set of IOCs came from: sources, sorted tags and source references, per IOC row id. */
 export interface Provenance {

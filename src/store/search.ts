@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gt, gte, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Contribution } from '../scoring/index.js';
 import type { StoreDb } from './open.js';
-import { evidenceOf, provenanceOf } from './provenance.js';
+import { evidenceOf, provenanceOf, scoredIocColumns } from './provenance.js';
 import { iocs, scores, sightings } from './schema.js';
 
 // Read-only listings of the store for the command line: `iocflow search` and `iocflow export`. Every
@@ -117,17 +117,7 @@ export function* highConfidenceIocs(
     const rows = db
       .select({
         id: iocs.id,
-        key: iocs.key,
-        type: iocs.type,
-        value: iocs.value,
-        firstSeen: iocs.firstSeen,
-        lastSeen: iocs.lastSeen,
-        score: scores.score,
-        severity: scores.severity,
-        confidence: scores.confidence,
-        expiresAt: scores.expiresAt,
-        explanation: scores.explanation,
-        scoredAt: scores.computedAt,
+        ...scoredIocColumns,
       })
       .from(iocs)
       .innerJoin(scores, and(eq(scores.iocId, iocs.id), eq(scores.version, iocs.scoreVersion)))

@@ -1,4 +1,4 @@
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/index.js';
 import {
@@ -40,7 +40,10 @@ export async function startCycleNow(
     WORKFLOW_TYPES.ingestCycle,
     {
       taskQueue: config.temporal.taskQueue,
-      workflowId: `${config.schedule.id}-manual-${now.toISOString().replace(/\.\d{3}Z$/, 'Z')}`,
+      // The cycle's ID keys its rows in the store (work list, sightings, ledger): never reused, and precise
+      // to the millisecond, since cycles over a small feed can follow each other within a second.
+      workflowId: `${config.schedule.id}-manual-${now.toISOString()}`,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       args: [{}],
     },
   );

@@ -40,7 +40,8 @@ describe('a cycle that continues as new', () => {
     expect(runs.length).toBeGreaterThanOrEqual(2);
     // The same figures as the single-run sample cycle (README): nothing lost or counted twice.
     expect(report.progress).toMatchObject({ planned: 22, started: 22, completed: 22, failed: 0 });
-    expect(report.sources.map((s) => s.newIocs)).toEqual([16, 7]);
+    // Shared IOCs are new to whichever of the two parallel sources stores them first.
+    expect(report.sources.reduce((sum, s) => sum + s.newIocs, 0)).toBe(23);
     expect(report.sinks).toMatchObject([{ sink: 'out', delivered: 16, pending: 0 }]);
     // One EnrichIoc run per IOC: no child was started twice by a later run.
     const children = new Map<string, number>();

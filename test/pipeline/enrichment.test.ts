@@ -119,7 +119,9 @@ describe('enrichment with VirusTotal, Shodan and AbuseIPDB', () => {
       before.map((n) => n + 1),
     );
     const runs = await pipeline.client.workflow.count(
-      `WorkflowId = '${workflowId}' AND WorkflowType = '${WORKFLOW_TYPES.enrichIoc}'`,
+      // Other test files enrich the same sample IP on the shared server, on task queues of their own.
+      `WorkflowId = '${workflowId}' AND WorkflowType = '${WORKFLOW_TYPES.enrichIoc}' ` +
+        `AND TaskQueue = '${pipeline.config.temporal.taskQueue}'`,
     );
     expect(runs.count).toBe(2);
   });

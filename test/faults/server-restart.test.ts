@@ -20,7 +20,7 @@ import {
   type WorkerProcess,
 } from './support/worker-process.js';
 
-const FEED = generateFeed('restart', 50, 300);
+const FEED = generateFeed('restart', 50, 200);
 const IPS = FEED.filter((v) => /^\d+\.\d+\.\d+\.\d+$/.test(v)).length;
 const HEC_TOKEN = 'hec-restart-token';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -138,7 +138,7 @@ describe(`the dev server SIGKILLed and restarted from its database mid-enrichmen
         `${events.workerSurvived ? 'reconnected on its own' : `restarted ${events.workerRestarts}×`}; ` +
         `report ${JSON.stringify(report.progress)}; HEC events ${hec.events.length}`,
     );
-  }, 115_000);
+  }, 240_000);
 
   afterAll(async () => {
     for (const close of closers.reverse()) await close().catch(() => undefined);

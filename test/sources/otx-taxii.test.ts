@@ -5,7 +5,9 @@ import { startTaxiiFake, type TaxiiFake } from '../fakes/taxii.js';
 import { pullAll, sourceFrom, values } from './support.js';
 
 const OTX_KEY = 'f'.repeat(64);
-const iso = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
+// One clock for the whole file: recomputing "97 minutes ago" later can land in the next second.
+const NOW = Date.now();
+const iso = (minutesAgo: number) => new Date(NOW - minutesAgo * 60_000).toISOString();
 const naive = (minutesAgo: number) => iso(minutesAgo).slice(0, 19);
 
 describe('OTX source', () => {

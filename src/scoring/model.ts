@@ -260,12 +260,8 @@ export function nextDecayCheck(input: {
   const { score, unaged, lastSeen, lifetimeMs, speed } = input;
   if (score <= 0 || unaged <= 0) return lastSeen + lifetimeMs;
   // The aged score falls as the exact value drops below each target (+1: half a point of rounding and
-  // half a point of margin); the highest target is met first.
-  const target = Math.max(
-    score - input.delta + 1,
-    ...input.thresholds.filter((t) => t <= score).map((t) => t),
-    0,
-  );
+  // half a point of margin); the highest target is met first. A score rounds to 0 below half a point.
+  const target = Math.max(score - input.delta + 1, ...input.thresholds.filter((t) => t <= score), 1);
   if (target >= unaged) return lastSeen;
   // unaged × (1 − (age/lifetime)^(1/δ)) = target  ⇔  age = lifetime × (1 − target/unaged)^δ
   return lastSeen + Math.floor(lifetimeMs * Math.pow(1 - target / unaged, speed));

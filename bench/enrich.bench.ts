@@ -9,9 +9,7 @@ import { join } from 'node:path';
 import { SEARCH_ATTRIBUTES } from '../src/shared/messages.js';
 import { serverExecutable } from '../src/temporal/binaries.js';
 import { installSdkLogger } from '../src/temporal/logging.js';
-import { startAbuseIpdbFake } from '../test/fakes/abuseipdb.js';
-import { startShodanFake } from '../test/fakes/shodan.js';
-import { startVirusTotalFake } from '../test/fakes/virustotal.js';
+import { startVendorFakes } from '../test/fakes/vendors.js';
 import { startPipeline } from '../test/support/pipeline.js';
 
 const COUNT = Number(process.argv[2] ?? 2000);
@@ -27,23 +25,12 @@ const env = await TestWorkflowEnvironment.createLocal({
   },
 });
 const window = { requests: LIMIT, windowMs: 1000 };
-const vt = await startVirusTotalFake({ rateLimit: window, dailyQuota: 1_000_000, latencyMs: LATENCY_MS });
-const shodan = await startShodanFake({ rateLimit: window, latencyMs: LATENCY_MS });
-const abuse = await startAbuseIpdbFake({ rateLimit: window, dailyQuota: 1_000_000, latencyMs: LATENCY_MS });
+const fakes = await startVendorFakes({ rateLimit: window, dailyQuota: 1_000_000, latencyMs: LATENCY_MS });
+const { vt, shodan, abuse } = fakes;
 const rateLimit = { requests: LIMIT, per: '1s' };
-const budget = 1_000_000;
 const pipeline = await startPipeline(env.address, {
   sources: { feed: { type: 'plain', path: 'feed.txt', reliability: 80 } },
-  enrichers: {
-    virustotal: { apiKey: 'vt-test-key', baseUrl: `${vt.url}/api/v3`, rateLimit, dailyBudget: budget },
-    shodan: { apiKey: 'shodan-test-key', baseUrl: shodan.url, rateLimit, dailyBudget: budget },
-    abuseipdb: {
-      apiKey: 'abuseipdb-test-key',
-      baseUrl: `${abuse.url}/api/v2`,
-      rateLimit,
-      dailyBudget: budget,
-    },
-  },
+  enrichers: fakes.enrichers(rateLimit, 1_000_000),
 });
 writeFileSync(
   join(pipeline.dir, 'feed.txt'),
@@ -56,12 +43,12 @@ const started = performance.now();
 const report = await pipeline.runCycle();
 const wallS = (performance.now() - started) / 1000;
 const boundS = COUNT / LIMIT;
-const fakes = { virustotal: vt, shodan, abuseipdb: abuse };
+const byVendor = { virustotal: vt, shodan, abuseipdb: abuse };
 console.log(`enrichment of ${COUNT} new IPs, 3 vendors at ${LIMIT}/s each, ${LATENCY_MS} ms per call`);
 console.log(
   `  enriched: ${report.progress.completed}/${report.progress.planned}, failed ${report.progress.failed}`,
 );
-for (const [name, fake] of Object.entries(fakes)) {
+for (const [name, fake] of Object.entries(byVendor)) {
   console.log(`  ${name}: ${fake.requests.length} calls, ${fake.counts.rateLimited} answered 429`);
 }
 console.log(
@@ -69,6 +56,6 @@ console.log(
 );
 
 await pipeline.stop();
-await Promise.all([vt.close(), shodan.close(), abuse.close()]);
+await fakes.close();
 await env.teardown();
 process.exit(0);

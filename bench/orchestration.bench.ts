@@ -32,9 +32,7 @@ import { openStore, recordSightings, type Sighting } from '../src/store/index.js
 import { serverExecutable } from '../src/temporal/binaries.js';
 import { startCycleNow } from '../src/temporal/cycles.js';
 import { installSdkLogger } from '../src/temporal/logging.js';
-import { startAbuseIpdbFake } from '../test/fakes/abuseipdb.js';
-import { startShodanFake } from '../test/fakes/shodan.js';
-import { startVirusTotalFake } from '../test/fakes/virustotal.js';
+import { startVendorFakes } from '../test/fakes/vendors.js';
 import { startPipeline } from '../test/support/pipeline.js';
 
 const size = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -149,26 +147,17 @@ async function cycleRun(options: { total: number; known: number; latencyMs: numb
   // The dev server's fastest setting here (see the bound): a SQLite file with WAL and synchronous=OFF.
   const env = await devServer(CYCLE_SERVER);
   const window = { requests: 100_000, windowMs: 1000 };
-  const fakeOptions = { rateLimit: window, dailyQuota: 10_000_000, latencyMs: options.latencyMs };
-  const vt = await startVirusTotalFake(fakeOptions);
-  const shodan = await startShodanFake(fakeOptions);
-  const abuse = await startAbuseIpdbFake(fakeOptions);
+  const fakes = await startVendorFakes({
+    rateLimit: window,
+    dailyQuota: 10_000_000,
+    latencyMs: options.latencyMs,
+  });
   const rateLimit = { requests: 1000, per: '1s' };
-  const budget = 10_000_000;
   const pipeline = await startPipeline(env.address, {
     sources: { feed: { type: 'plain', path: 'feed.txt', reliability: 80 } },
     sinks: { out: { type: 'file', path: 'out.jsonl' } },
     cycle: { maxConcurrentChildren: WINDOW },
-    enrichers: {
-      virustotal: { apiKey: 'vt-test-key', baseUrl: `${vt.url}/api/v3`, rateLimit, dailyBudget: budget },
-      shodan: { apiKey: 'shodan-test-key', baseUrl: shodan.url, rateLimit, dailyBudget: budget },
-      abuseipdb: {
-        apiKey: 'abuseipdb-test-key',
-        baseUrl: `${abuse.url}/api/v2`,
-        rateLimit,
-        dailyBudget: budget,
-      },
-    },
+    enrichers: fakes.enrichers(rateLimit, 10_000_000),
   });
   try {
     const lines = Array.from({ length: options.total }, (_, i) => indicator(i));
@@ -222,7 +211,7 @@ async function cycleRun(options: { total: number; known: number; latencyMs: numb
     };
   } finally {
     await pipeline.stop();
-    await Promise.all([vt.close(), shodan.close(), abuse.close()]);
+    await fakes.close();
     await env.teardown();
     env.cleanup();
   }
@@ -267,18 +256,15 @@ function printCycle(label: string, f: CycleFigures): void {
 /** What a single cron script does: each IOC in turn, each vendor in turn, then score. */
 async function naiveBaseline(count: number, latencyMs: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'iocflow-naive-'));
-  const fakeOptions = { rateLimit: { requests: 100_000, windowMs: 1000 }, dailyQuota: 10_000_000, latencyMs };
-  const vt = await startVirusTotalFake(fakeOptions);
-  const shodan = await startShodanFake(fakeOptions);
-  const abuse = await startAbuseIpdbFake(fakeOptions);
+  const fakes = await startVendorFakes({
+    rateLimit: { requests: 100_000, windowMs: 1000 },
+    dailyQuota: 10_000_000,
+    latencyMs,
+  });
   const rateLimit = { requests: 1000, per: '1s' };
   const config = configSchema.parse({
     sources: { feed: { type: 'plain', path: 'feed.txt', reliability: 80 } },
-    enrichers: {
-      virustotal: { apiKey: 'vt-test-key', baseUrl: `${vt.url}/api/v3`, rateLimit },
-      shodan: { apiKey: 'shodan-test-key', baseUrl: shodan.url, rateLimit },
-      abuseipdb: { apiKey: 'abuseipdb-test-key', baseUrl: `${abuse.url}/api/v2`, rateLimit },
-    },
+    enrichers: fakes.enrichers(rateLimit),
   });
   const store = openStore(join(dir, 'naive.db'));
   const http = createHttpClient();
@@ -316,7 +302,7 @@ async function naiveBaseline(count: number, latencyMs: number): Promise<number> 
     return count / ((performance.now() - started) / 1000);
   } finally {
     store.close();
-    await Promise.all([vt.close(), shodan.close(), abuse.close()]);
+    await fakes.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -11,6 +11,7 @@ import { startFileFake } from '../fakes/files.js';
 import { startShodanFake, type ShodanFake } from '../fakes/shodan.js';
 import { startSplunkHecFake, type HecFake } from '../fakes/splunk-hec.js';
 import { startVirusTotalFake, type VirusTotalFake } from '../fakes/virustotal.js';
+import { testNamespace } from '../support/namespace.js';
 import { freePort, startFileDevServer, type DevServerProcess } from './support/dev-server.js';
 import { generateFeed, readStore, servedLookups, storeCounts, until } from './support/scenario.js';
 import {
@@ -63,7 +64,7 @@ describe(`the dev server SIGKILLed and restarted from its database mid-enrichmen
     const connected = await connectClient(address);
     client = connected.client;
     closers.push(() => connected.connection.close());
-    await ensureSearchAttributes(connected.connection, 'default');
+    await ensureSearchAttributes(connected.connection, testNamespace());
 
     const window = { requests: 100, windowMs: 1000 };
     vt = await startVirusTotalFake({ rateLimit: window, dailyQuota: 100_000 });

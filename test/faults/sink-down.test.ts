@@ -54,17 +54,28 @@ describe('a sink down for a whole cycle (time-skipping server)', () => {
       server: { executable: serverExecutable('testServer') },
     });
     hec = await startSplunkHecFake({ tokens: { 'hec-down-token': {} } });
-    pipeline = await startPipeline(env.address, {
-      sources: { feed: { type: 'plain', path: 'feed.txt', reliability: 90 } },
-      // While the first cycle's delivery backs off, the test server moves its clock on by years (about ten,
-      // measured): with the default 30-day lifetime the second cycle would expire and re-send every IOC.
-      // Ageing is not what this tests, so the IPs live long enough not to move.
-      scoring: { lifetimes: { ipv4: '36500d' } },
-      sinks: {
-        splunk: { type: 'splunk-hec', url: hec.url, token: 'hec-down-token', threshold: 0, batchSize: BATCH },
-        archive: { type: 'file', path: 'out.jsonl', threshold: 0 },
+    pipeline = await startPipeline(
+      env.address,
+      {
+        sources: { feed: { type: 'plain', path: 'feed.txt', reliability: 90 } },
+        // While the first cycle's delivery backs off, the test server moves its clock on by years (about ten,
+        // measured): with the default 30-day lifetime the second cycle would expire and re-send every IOC.
+        // Ageing is not what this tests, so the IPs live long enough not to move.
+        scoring: { lifetimes: { ipv4: '36500d' } },
+        sinks: {
+          splunk: {
+            type: 'splunk-hec',
+            url: hec.url,
+            token: 'hec-down-token',
+            threshold: 0,
+            batchSize: BATCH,
+          },
+          archive: { type: 'file', path: 'out.jsonl', threshold: 0 },
+        },
       },
-    });
+      // The time-skipping server is this file's own and knows only `default`.
+      { namespace: 'default' },
+    );
     writeFileSync(join(pipeline.dir, 'feed.txt'), IOCS.join('\n') + '\n');
     for (const ip of IOCS) {
       recordSightings(pipeline.store.db, [sighting('ipv4', ip, 'feed', { seenAt: Date.now() })], 'seed');

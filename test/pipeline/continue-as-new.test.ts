@@ -2,6 +2,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES } from '../../src/shared/messages.js';
 import { serverExecutable } from '../../src/temporal/binaries.js';
+import { testNamespace } from '../support/namespace.js';
 import { copySampleFeeds, SAMPLE_SOURCES, startPipeline, type Pipeline } from '../support/pipeline.js';
 
 // A server that suggests continue-as-new after 60 events, and a window of 5 children: the sample cycle
@@ -15,7 +16,12 @@ describe('a cycle that continues as new', () => {
       server: {
         executable: serverExecutable('cli'),
         searchAttributes: Object.values(SEARCH_ATTRIBUTES),
-        extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=60'],
+        extraArgs: [
+          '--dynamic-config-value',
+          'limit.historyCount.suggestContinueAsNew=60',
+          '--namespace',
+          testNamespace(),
+        ],
       },
     });
     pipeline = await startPipeline(env.address, {

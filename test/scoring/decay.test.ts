@@ -38,10 +38,15 @@ describe('decay and expiry over weeks (time-skipping server)', () => {
     env = await TestWorkflowEnvironment.createTimeSkipping({
       server: { executable: serverExecutable('testServer') },
     });
-    pipeline = await startPipeline(env.address, {
-      sources: { feed: { type: 'plain', path: 'feed.txt', reliability: 90 } },
-      sinks: { out: { type: 'file', path: 'out.jsonl' } },
-    });
+    pipeline = await startPipeline(
+      env.address,
+      {
+        sources: { feed: { type: 'plain', path: 'feed.txt', reliability: 90 } },
+        sinks: { out: { type: 'file', path: 'out.jsonl' } },
+      },
+      // The time-skipping server is this file's own and knows only `default`.
+      { namespace: 'default' },
+    );
     // One IP (30-day lifetime) and one file hash (365 days), from a source the model trusts at 77.
     const feed = ['45.155.205.233', '275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f'];
     writeFileSync(join(pipeline.dir, 'feed.txt'), feed.join('\n') + '\n');

@@ -12,6 +12,7 @@ import { loadAllowlists } from '../../src/ioc/index.js';
 import type { CycleReport } from '../../src/shared/messages.js';
 import { startCycleNow } from '../../src/temporal/cycles.js';
 import { PROJECT_ROOT } from '../../src/project-root.js';
+import { testNamespace } from './namespace.js';
 
 export interface Pipeline {
   dir: string;
@@ -30,14 +31,18 @@ export interface Pipeline {
 export async function startPipeline(
   address: string,
   sections: Record<string, unknown>,
-  options: { allowlists?: AllowlistMatcher } = {},
+  options: {
+    allowlists?: AllowlistMatcher;
+    /** For a server of the test's own; the shared one has a namespace per vitest worker. */
+    namespace?: string;
+  } = {},
 ): Promise<Pipeline> {
   const dir = mkdtempSync(join(tmpdir(), 'iocflow-test-'));
   const id = randomUUID().slice(0, 8);
   writeFileSync(
     join(dir, 'config.yaml'),
     stringify({
-      temporal: { address, taskQueue: `test-${id}` },
+      temporal: { address, namespace: options.namespace ?? testNamespace(), taskQueue: `test-${id}` },
       store: { path: 'iocflow.db' },
       schedule: { id: `test-cycle-${id}` },
       ...sections,

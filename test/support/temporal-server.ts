@@ -2,10 +2,11 @@
 import type { TestProject } from 'vitest/node';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SEARCH_ATTRIBUTES } from '../../src/shared/messages.js';
 import { serverExecutable } from '../../src/temporal/binaries.js';
+import { testNamespaceOf } from './namespace.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -15,6 +16,12 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = mkdtempSync(join(tmpdir(), 'iocflow-test-temporal-'));
+  // One namespace per vitest worker (test/support/namespace.ts); the search attributes are registered in each.
+  const workers = Math.max(project.globalConfig.maxWorkers || 0, availableParallelism());
+  const namespaces = Array.from({ length: workers }, (_, i) => [
+    '--namespace',
+    testNamespaceOf(i + 1),
+  ]).flat();
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: serverExecutable('cli'),
@@ -28,6 +35,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
         'journal_mode=WAL',
         '--sqlite-pragma',
         'synchronous=OFF',
+        ...namespaces,
       ],
     },
   });

@@ -3,6 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Connection } from '@temporalio/client';
 import { serverExecutable } from '../../../src/temporal/binaries.js';
+import { testNamespace } from '../../support/namespace.js';
 
 export interface DevServerProcess {
   address: string;
@@ -48,6 +49,8 @@ export async function startFileDevServer(
       dbFile,
       '--namespace',
       'default',
+      '--namespace',
+      testNamespace(),
       '--log-level',
       'warn',
       // What `iocflow dev` runs with (src/temporal/server.ts): WAL, and commits that survive a killed process.

@@ -8,6 +8,7 @@ import { temporal } from '@temporalio/proto';
 import { stringify } from 'yaml';
 import { loadConfig, type Config } from '../../../src/config/index.js';
 import { PROJECT_ROOT } from '../../../src/project-root.js';
+import { testNamespace } from '../../support/namespace.js';
 
 /** A config file in a temp folder of its own, with a task queue and schedule id no other test uses. */
 export function writeTestConfig(
@@ -20,7 +21,7 @@ export function writeTestConfig(
   writeFileSync(
     file,
     stringify({
-      temporal: { address, taskQueue: `fault-${id}` },
+      temporal: { address, namespace: testNamespace(), taskQueue: `fault-${id}` },
       store: { path: 'iocflow.db' },
       schedule: { id: `fault-cycle-${id}` },
       ...sections,
@@ -93,7 +94,7 @@ export function startWorkerProcess(
   };
 }
 
-export async function connectClient(address: string, namespace = 'default') {
+export async function connectClient(address: string, namespace = testNamespace()) {
   const connection = await Connection.connect({ address });
   return { connection, client: new Client({ connection, namespace }) };
 }

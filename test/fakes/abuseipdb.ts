@@ -75,7 +75,7 @@ export async function startAbuseIpdbFake(options: AbuseIpdbFakeOptions = {}): Pr
       'X-RateLimit-Limit': String(quota.limit),
       'X-RateLimit-Remaining': String(quota.remaining(key)),
     });
-    if (window && !window.take(key)) {
+    if (window && !window.take(key, req.at)) {
       counts.rateLimited++;
       return fail(429, 'Too many requests.', {
         ...limitHeaders(),

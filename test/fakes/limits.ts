@@ -8,7 +8,11 @@ export class SlidingWindow {
     readonly windowMs: number,
   ) {}
 
-  /** Records a call at `now`; false (and not recorded) when it would exceed the limit. */
+  /**
+   * Records a call at `now`; false (and not recorded) when it would exceed the limit. Vendors count at
+   * their edge, when a request arrives: the fakes pass its arrival time, not the time after their
+   * simulated processing latency.
+   */
   take(key: string, now = Date.now()): boolean {
     const recent = (this.calls.get(key) ?? []).filter((t) => now - t < this.windowMs);
     if (recent.length >= this.requests) {

@@ -77,7 +77,7 @@ export async function startSentinelFake(options: SentinelFakeOptions): Promise<S
       return sendJson(res, 404, {
         error: { code: 'WorkspaceNotFound', message: `Workspace ${m[1]} not found` },
       });
-    if (!window.take('client')) {
+    if (!window.take('client', req.at)) {
       const seconds = Math.ceil(window.retryAfterMs('client') / 1000);
       return sendJson(
         res,

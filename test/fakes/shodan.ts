@@ -47,7 +47,7 @@ export async function startShodanFake(options: ShodanFakeOptions = {}): Promise<
       }
       return sendJson(res, 401, { error: 'Please provide a valid API key' });
     }
-    if (!window.take(key)) {
+    if (!window.take(key, req.at)) {
       counts.rateLimited++;
       return sendJson(res, 429, {
         error:

@@ -69,7 +69,7 @@ export async function startVirusTotalFake(options: VirusTotalFakeOptions = {}): 
     }
     if (req.method !== 'GET') return reply(res, ERROR(405, 'BadRequestError', 'Method not allowed'));
     // Quota is charged before anything else: VirusTotal counts every authenticated request.
-    if (!window.take(key) || !daily.take(key)) {
+    if (!window.take(key, req.at) || !daily.take(key)) {
       counts.rateLimited++;
       return reply(res, ERROR(429, 'QuotaExceededError', 'Quota exceeded'));
     }

@@ -2,7 +2,7 @@
 // second, with iocflow configured at exactly that limit. Prints the cycle's wall time against the
 // rate-limit bound (calls ÷ limit; the three vendors run in parallel) and every 429 the fakes sent.
 //
-//   node --import tsx bench/enrich.bench.ts [count]
+//   node --import tsx bench/enrich.bench.ts [count]     (VENDOR_LIMIT: calls per second per vendor, 20)
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { startVendorFakes } from '../test/fakes/vendors.js';
 import { startPipeline } from '../test/support/pipeline.js';
 
 const COUNT = Number(process.argv[2] ?? 2000);
-const LIMIT = 20;
+const LIMIT = Number(process.env.VENDOR_LIMIT ?? 20);
 const LATENCY_MS = 50;
 
 installSdkLogger();
@@ -64,8 +64,9 @@ for (const [name, fake] of Object.entries(byVendor)) {
   const first = fake.requests[0]?.at ?? startedAt;
   const last = fake.requests.at(-1)?.at ?? startedAt;
   const pacedRate = (fake.requests.length - 1) / Math.max((last - first) / 1000, 0.001);
+  const refusedAt = fake.requests.filter((r) => r.status === 429).map((r) => secondsAfterStart(r.at));
   console.log(
-    `  ${name}: ${fake.requests.length} calls, ${fake.counts.rateLimited} answered 429; first at ${secondsAfterStart(first)} s, last at ${secondsAfterStart(last)} s, ${pacedRate.toFixed(2)} calls/s between them`,
+    `  ${name}: ${fake.requests.length} calls, ${fake.counts.rateLimited} answered 429${refusedAt.length ? ` (at ${refusedAt.join(', ')} s)` : ''}; first at ${secondsAfterStart(first)} s, last at ${secondsAfterStart(last)} s, ${pacedRate.toFixed(2)} calls/s between them`,
   );
 }
 console.log(

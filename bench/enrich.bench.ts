@@ -28,7 +28,6 @@ const env = await TestWorkflowEnvironment.createLocal({
       'synchronous=OFF',
       '--log-level',
       'error',
-      ...(process.env.EXTRA_SERVER_ARGS?.split(' ').filter(Boolean) ?? []),
     ],
   },
 });

@@ -6,11 +6,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { progressQuery, type CycleProgress, type CycleReport } from '../../src/shared/messages.js';
 import { startCycleNow } from '../../src/temporal/cycles.js';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes.js';
-import { startAbuseIpdbFake, type AbuseIpdbFake } from '../fakes/abuseipdb.js';
+import type { AbuseIpdbFake } from '../fakes/abuseipdb.js';
 import { startFileFake } from '../fakes/files.js';
-import { startShodanFake, type ShodanFake } from '../fakes/shodan.js';
+import type { ShodanFake } from '../fakes/shodan.js';
 import { startSplunkHecFake, type HecFake } from '../fakes/splunk-hec.js';
-import { startVirusTotalFake, type VirusTotalFake } from '../fakes/virustotal.js';
+import { startVendorFakes } from '../fakes/vendors.js';
+import type { VirusTotalFake } from '../fakes/virustotal.js';
 import { testNamespace } from '../support/namespace.js';
 import { freePort, startFileDevServer, type DevServerProcess } from './support/dev-server.js';
 import { generateFeed, readStore, servedLookups, storeCounts, until } from './support/scenario.js';
@@ -67,27 +68,17 @@ describe(`the dev server SIGKILLed and restarted from its database mid-enrichmen
     await ensureSearchAttributes(connected.connection, testNamespace());
 
     const window = { requests: 100, windowMs: 1000 };
-    vt = await startVirusTotalFake({ rateLimit: window, dailyQuota: 100_000 });
-    shodan = await startShodanFake({ rateLimit: window });
-    abuse = await startAbuseIpdbFake({ rateLimit: window, dailyQuota: 100_000 });
+    const fakes = await startVendorFakes({ rateLimit: window, dailyQuota: 100_000 });
+    ({ vt, shodan, abuse } = fakes);
     hec = await startSplunkHecFake({ tokens: { [HEC_TOKEN]: {} } });
     const files = await startFileFake();
-    closers.push(() => Promise.all([vt.close(), shodan.close(), abuse.close(), hec.close(), files.close()]));
+    closers.push(() => Promise.all([fakes.close(), hec.close(), files.close()]));
     files.put('/feed.txt', FEED.join('\n') + '\n');
     // A modest rate: VirusTotal's 300 lookups take over ten seconds, so the kill lands among them.
     const rateLimit = { requests: 25, per: '1s' };
     const test = writeTestConfig(address, {
       sources: { feed: { type: 'plain', url: `${files.url}/feed.txt`, reliability: 80 } },
-      enrichers: {
-        virustotal: { apiKey: 'vt-test-key', baseUrl: `${vt.url}/api/v3`, rateLimit, dailyBudget: 100_000 },
-        shodan: { apiKey: 'shodan-test-key', baseUrl: shodan.url, rateLimit },
-        abuseipdb: {
-          apiKey: 'abuseipdb-test-key',
-          baseUrl: `${abuse.url}/api/v2`,
-          rateLimit,
-          dailyBudget: 100_000,
-        },
-      },
+      enrichers: fakes.enrichers(rateLimit, 100_000),
       sinks: { splunk: { type: 'splunk-hec', url: hec.url, token: HEC_TOKEN, threshold: 0, batchSize: 50 } },
     });
     dir = test.dir;

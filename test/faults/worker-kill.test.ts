@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { progressQuery, type CycleReport } from '../../src/shared/messages.js';
 import { startCycleNow } from '../../src/temporal/cycles.js';
-import { startAbuseIpdbFake, type AbuseIpdbFake } from '../fakes/abuseipdb.js';
+import type { AbuseIpdbFake } from '../fakes/abuseipdb.js';
 import { startFileFake } from '../fakes/files.js';
-import { startShodanFake, type ShodanFake } from '../fakes/shodan.js';
+import type { ShodanFake } from '../fakes/shodan.js';
 import { startSplunkHecFake, type HecFake } from '../fakes/splunk-hec.js';
-import { startVirusTotalFake, type VirusTotalFake } from '../fakes/virustotal.js';
+import { startVendorFakes } from '../fakes/vendors.js';
+import type { VirusTotalFake } from '../fakes/virustotal.js';
 import {
   generateFeed,
   readStore,
@@ -56,12 +57,11 @@ const closers: (() => Promise<unknown>)[] = [];
  */
 async function runCycle(address: string, kill: boolean): Promise<Run> {
   const window = { requests: 300, windowMs: 1000 };
-  const vt = await startVirusTotalFake({ rateLimit: window, dailyQuota: 100_000 });
-  const shodan = await startShodanFake({ rateLimit: window });
-  const abuse = await startAbuseIpdbFake({ rateLimit: window, dailyQuota: 100_000 });
+  const fakes = await startVendorFakes({ rateLimit: window, dailyQuota: 100_000 });
+  const { vt, shodan, abuse } = fakes;
   const hec = await startSplunkHecFake({ tokens: { [HEC_TOKEN]: { useAck: true } } });
   const files = await startFileFake();
-  closers.push(() => Promise.all([vt.close(), shodan.close(), abuse.close(), hec.close(), files.close()]));
+  closers.push(() => Promise.all([fakes.close(), hec.close(), files.close()]));
   files.put('/feed.txt', FEED.join('\n') + '\n');
   // Slow enough that a kill lands inside collect and inside delivery.
   files.faults.trickle = { chunkBytes: 256, delayMs: 100 };
@@ -69,16 +69,7 @@ async function runCycle(address: string, kill: boolean): Promise<Run> {
   const rateLimit = { requests: 200, per: '1s' };
   const { dir, file, config } = writeTestConfig(address, {
     sources: { feed: { type: 'plain', url: `${files.url}/feed.txt`, pageSize: 10, reliability: 80 } },
-    enrichers: {
-      virustotal: { apiKey: 'vt-test-key', baseUrl: `${vt.url}/api/v3`, rateLimit, dailyBudget: 100_000 },
-      shodan: { apiKey: 'shodan-test-key', baseUrl: shodan.url, rateLimit },
-      abuseipdb: {
-        apiKey: 'abuseipdb-test-key',
-        baseUrl: `${abuse.url}/api/v2`,
-        rateLimit,
-        dailyBudget: 100_000,
-      },
-    },
+    enrichers: fakes.enrichers(rateLimit, 100_000),
     sinks: {
       splunk: {
         type: 'splunk-hec',

@@ -12,7 +12,7 @@
  * then start at once, a burst past the vendor's window (seen in the vendor-storm fault test).
  *
  * The price: a timer that fires late delays every later start by as much, so on a busy worker the rate falls
- * below the limit (8.6 calls/s at a limit of 10, bench/enrich.bench.ts). A sliding-window log, which only
+ * below the limit (8.4–8.6 calls/s at a limit of 10, bench/enrich.bench.ts). A sliding-window log, which only
  * waits for the call `requests` back, kept 9.0–9.2 calls/s there but let the task queue's bursts through and
  * drew 429s at 20 calls/s where even spacing drew none; so even spacing stays.
  */

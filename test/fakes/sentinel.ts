@@ -42,6 +42,8 @@ export interface SentinelFake extends FakeServer {
   uploads: number;
   /** Store the next N uploads, then answer 500 anyway (the answer is lost after the work is done). */
   storeThenFail: number;
+  /** A `sentinel` sink's settings pointing at this fake, signing in as one of its clients. */
+  sinkConfig(clientId: string): Record<string, unknown>;
 }
 
 const ID = /^indicator--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -162,6 +164,15 @@ export async function startSentinelFake(options: SentinelFakeOptions): Promise<S
     set storeThenFail(n: number) {
       state.storeThenFail = n;
     },
+    sinkConfig: (clientId) => ({
+      type: 'sentinel',
+      tenantId: options.tenantId,
+      clientId,
+      clientSecret: options.clients[clientId],
+      workspaceId: options.workspaceId,
+      authorityHost: server.url,
+      apiBaseUrl: server.url,
+    }),
   };
 }
 

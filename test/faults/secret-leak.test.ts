@@ -137,16 +137,7 @@ describe('a full cycle with distinctive credentials leaks none of them', () => {
       },
       sinks: {
         splunk: { type: 'splunk-hec', url: hec.url, token: SECRETS.hec, threshold: 0 },
-        sentinel: {
-          type: 'sentinel',
-          tenantId: 'leak-tenant',
-          clientId: 'leak-app',
-          clientSecret: SECRETS.sentinel,
-          workspaceId: WORKSPACE,
-          authorityHost: sentinel.url,
-          apiBaseUrl: sentinel.url,
-          threshold: 0,
-        },
+        sentinel: { ...sentinel.sinkConfig('leak-app'), threshold: 0 },
         falcon: {
           type: 'crowdstrike',
           baseUrl: falcon.url,

@@ -63,15 +63,7 @@ describe('a cycle delivering to Splunk HEC, Sentinel, CrowdStrike and MISP', () 
       },
       sinks: {
         splunk: { type: 'splunk-hec', url: hec.url, token: 'hec-token', index: 'threat_intel' },
-        sentinel: {
-          type: 'sentinel',
-          tenantId: 't1',
-          clientId: 'app',
-          clientSecret: 'app-secret',
-          workspaceId: WORKSPACE,
-          authorityHost: sentinel.url,
-          apiBaseUrl: sentinel.url,
-        },
+        sentinel: sentinel.sinkConfig('app'),
         falcon: { type: 'crowdstrike', baseUrl: falcon.url, clientId: 'cs', clientSecret: 'cs-secret' },
         feedback: { type: 'misp-feedback', url: misp.url, apiKey: 'misp-key', sources: ['misp-main'] },
       },

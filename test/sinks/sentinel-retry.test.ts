@@ -20,15 +20,7 @@ describe('a Sentinel 429 under Temporal', () => {
     pipeline = await startPipeline(inject('temporalAddress'), {
       sources: SAMPLE_SOURCES,
       sinks: {
-        sentinel: {
-          type: 'sentinel',
-          tenantId: 't1',
-          clientId: 'app',
-          clientSecret: 'app-secret',
-          workspaceId: WORKSPACE,
-          authorityHost: sentinel.url,
-          apiBaseUrl: sentinel.url,
-        },
+        sentinel: sentinel.sinkConfig('app'),
       },
     });
     copySampleFeeds(pipeline.dir);

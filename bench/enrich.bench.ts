@@ -1,36 +1,43 @@
 // Enrichment against the fakes: 2,000 new IPs, each vendor answering in 50 ms and allowing 20 calls per
 // second, with iocflow configured at exactly that limit. Prints the cycle's wall time against the
-// rate-limit bound (calls ÷ limit; the three vendors run in parallel) and every 429 the fakes sent.
+// rate-limit bound (calls ÷ limit; the three vendors run in parallel) and every 429 the fakes sent, the
+// CPU each IOC cost the dev server and this process, and the capacity of the same shape with idle
+// activities on a fresh server: what this machine orchestrates before any vendor limit applies.
 //
 //   node --import tsx bench/enrich.bench.ts [count]     (VENDOR_LIMIT: calls per second per vendor, 20)
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SEARCH_ATTRIBUTES } from '../src/shared/messages.js';
+import { configSchema } from '../src/config/index.js';
+import { VENDORS } from '../src/enrichers/index.js';
+import { SEARCH_ATTRIBUTES, vendorTaskQueue } from '../src/shared/messages.js';
 import { serverExecutable } from '../src/temporal/binaries.js';
 import { installSdkLogger } from '../src/temporal/logging.js';
 import { startVendorFakes } from '../test/fakes/vendors.js';
 import { startPipeline } from '../test/support/pipeline.js';
+import { cpuPer, cpuSnapshot, runFanOut } from './support/fan-out.js';
 
 const COUNT = Number(process.argv[2] ?? 2000);
 const LIMIT = Number(process.env.VENDOR_LIMIT ?? 20);
 const LATENCY_MS = 50;
 
 installSdkLogger();
-const env = await TestWorkflowEnvironment.createLocal({
-  server: {
-    executable: serverExecutable('cli'),
-    searchAttributes: Object.values(SEARCH_ATTRIBUTES),
-    extraArgs: [
-      '--sqlite-pragma',
-      'journal_mode=WAL',
-      '--sqlite-pragma',
-      'synchronous=OFF',
-      '--log-level',
-      'error',
-    ],
-  },
-});
+const devServer = () =>
+  TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: serverExecutable('cli'),
+      searchAttributes: Object.values(SEARCH_ATTRIBUTES),
+      extraArgs: [
+        '--sqlite-pragma',
+        'journal_mode=WAL',
+        '--sqlite-pragma',
+        'synchronous=OFF',
+        '--log-level',
+        'error',
+      ],
+    },
+  });
+const env = await devServer();
 const window = { requests: LIMIT, windowMs: 1000 };
 const fakes = await startVendorFakes({ rateLimit: window, dailyQuota: 1_000_000, latencyMs: LATENCY_MS });
 const { vt, shodan, abuse } = fakes;
@@ -47,9 +54,11 @@ writeFileSync(
 );
 
 const startedAt = Date.now();
+const cpuBefore = cpuSnapshot();
 const started = performance.now();
 const report = await pipeline.runCycle();
 const wallS = (performance.now() - started) / 1000;
+const cpu = cpuPer(cpuBefore, cpuSnapshot(), COUNT, 'IOC');
 const boundS = COUNT / LIMIT;
 const byVendor = { virustotal: vt, shodan, abuseipdb: abuse };
 console.log(`enrichment of ${COUNT} new IPs, 3 vendors at ${LIMIT}/s each, ${LATENCY_MS} ms per call`);
@@ -71,8 +80,26 @@ for (const [name, fake] of Object.entries(byVendor)) {
 console.log(
   `  wall time ${wallS.toFixed(1)} s; rate-limit bound ${boundS.toFixed(1)} s; ratio ${(wallS / boundS).toFixed(3)}`,
 );
+console.log(`  ${(COUNT / wallS).toFixed(1)} IOCs/s; ${cpu}`);
 
 await pipeline.stop();
 await fakes.close();
 await env.teardown();
+
+// What this machine can orchestrate at all in this shape, whatever the vendors allow: the same number of
+// children, each with an idle activity as long as a vendor call on each of three task queues, no limit,
+// on a fresh server.
+const shapeEnv = await devServer();
+const queues = VENDORS.map((vendor) => vendorTaskQueue('bench', vendor));
+const shape = await runFanOut(shapeEnv, {
+  count: COUNT,
+  window: configSchema.parse({}).cycle.maxConcurrentChildren,
+  shapes: [queues],
+  activityLatencyMs: LATENCY_MS,
+});
+await shapeEnv.teardown();
+console.log(
+  `  capacity of this shape here: ${COUNT} children, each an idle ${LATENCY_MS} ms activity on 3 task queues, ` +
+    `${shape.rate.toFixed(1)} children/s (${(COUNT / shape.rate).toFixed(1)} s); ${shape.cpu}`,
+);
 process.exit(0);

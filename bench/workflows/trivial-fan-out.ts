@@ -1,12 +1,37 @@
-import { condition, continueAsNew, ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
+import {
+  condition,
+  continueAsNew,
+  ParentClosePolicy,
+  proxyActivities,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ShapeActivities } from '../support/fan-out.js';
 
 /** The cheapest child a workflow can have: one workflow task, no activity. */
 export async function TrivialChild(): Promise<void> {}
+
+/**
+ * EnrichIoc's traffic with none of its work: one idle activity on each of these task queues, all at once,
+ * each as long as a vendor's answer. What the server and the SDK cost for the shape the design asks for (a
+ * task queue per vendor). The latency matters: answers that arrive apart wake the workflow apart, each a
+ * workflow task of its own.
+ */
+export async function ShapedChild(taskQueues: string[], latencyMs: number): Promise<void> {
+  await Promise.all(
+    taskQueues.map((taskQueue) =>
+      proxyActivities<ShapeActivities>({ taskQueue, startToCloseTimeout: '1 minute' }).idle(latencyMs),
+    ),
+  );
+}
 
 export interface TrivialFanOutInput {
   count: number;
   window: number;
   next?: number;
+  /** Child i runs ShapedChild(shapes[i % shapes.length]); without shapes, every child is TrivialChild. */
+  shapes?: string[][];
+  activityLatencyMs?: number;
 }
 
 /**
@@ -18,10 +43,13 @@ export async function TrivialFanOut(input: TrivialFanOutInput): Promise<number> 
   const prefix = workflowInfo().workflowId;
   for (let i = input.next ?? 0; i < input.count; i++) {
     await condition(() => running.size < input.window);
-    const child = startChild(TrivialChild, {
-      workflowId: `${prefix}-${i}`,
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-    })
+    const options = { workflowId: `${prefix}-${i}`, parentClosePolicy: ParentClosePolicy.ABANDON };
+    const shape = input.shapes?.[i % input.shapes.length];
+    const child = (
+      shape
+        ? startChild(ShapedChild, { ...options, args: [shape, input.activityLatencyMs ?? 0] })
+        : startChild(TrivialChild, options)
+    )
       .then((handle) => handle.result())
       .finally(() => running.delete(child));
     running.add(child);
@@ -51,6 +79,7 @@ export async function TrivialPartitioned(
           {
             count: Math.min(share, input.count - p * share),
             window: Math.ceil(input.window / input.partitions),
+            ...(input.shapes ? { shapes: input.shapes, activityLatencyMs: input.activityLatencyMs } : {}),
           },
         ],
       }).then((handle) => handle.result()),

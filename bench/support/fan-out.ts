@@ -1,9 +1,8 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 
 export const shapeActivities = {
   /** Does nothing for as long as a vendor takes to answer: no CPU, only the time an answer is awaited. */
@@ -22,6 +21,7 @@ export interface CpuSnapshot {
   server: number | undefined;
 }
 
+/** USER_HZ, the unit of /proc's CPU times: 100 on every Linux architecture Node runs on. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
@@ -29,18 +29,22 @@ const CLOCK_TICKS_PER_SECOND = 100;
  * time comes from /proc, fields 14 and 15 (utime, stime) of its stat line.
  */
 function devServerCpuSeconds(): number | undefined {
+  let entries: string[];
   try {
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
+    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return undefined; // no /proc: no figure rather than a wrong one
+  }
+  for (const entry of entries) {
+    try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (Number(fields[1]) !== process.pid) continue;
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (!cmdline.includes('start-dev')) continue;
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('start-dev')) continue;
       return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+    } catch {
+      // A process that exited while the list was read: not the server, which is still running.
     }
-  } catch {
-    // A process that exits while being read, or no /proc at all: no figure rather than a wrong one.
   }
   return undefined;
 }

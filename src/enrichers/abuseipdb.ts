@@ -28,13 +28,18 @@ export function abuseIpdbEnricher(config: AbuseIpdbConfig, deps: EnricherDeps): 
   const site = { service: 'AbuseIPDB', credentialKey: 'enrichers.abuseipdb.apiKey' };
   return {
     vendor: 'abuseipdb',
-    async lookup(indicator: Indicator, signal?: AbortSignal): Promise<Lookup<AbuseIpdbVerdict>> {
+    async lookup(
+      indicator: Indicator,
+      signal?: AbortSignal,
+      onSent?: () => void,
+    ): Promise<Lookup<AbuseIpdbVerdict>> {
       // An IP nobody reported is a 200 with score 0, not a 404: AbuseIPDB always "knows" an address.
       const response = await getJson(deps.http, site, `${config.baseUrl}/check`, {
         // Without Accept: application/json, errors come back as an HTML page.
         headers: { key: config.apiKey, accept: 'application/json' },
         searchParams: { ipAddress: indicator.value, maxAgeInDays: String(config.maxAgeInDays) },
         signal,
+        onSent,
         timeoutMs: config.timeoutMs,
       });
       const { data } = parseVendorResponse('AbuseIPDB', checkSchema, response.body, response.status);

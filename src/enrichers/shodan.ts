@@ -26,7 +26,11 @@ export function shodanEnricher(config: VendorConfig, deps: EnricherDeps): Enrich
   const site = { service: 'Shodan', credentialKey: 'enrichers.shodan.apiKey' };
   return {
     vendor: 'shodan',
-    async lookup(indicator: Indicator, signal?: AbortSignal): Promise<Lookup<ShodanVerdict>> {
+    async lookup(
+      indicator: Indicator,
+      signal?: AbortSignal,
+      onSent?: () => void,
+    ): Promise<Lookup<ShodanVerdict>> {
       // Shodan takes its key only as a query parameter; messages strip queries, so it never leaks there.
       const response = await getJson(
         deps.http,
@@ -35,6 +39,7 @@ export function shodanEnricher(config: VendorConfig, deps: EnricherDeps): Enrich
         {
           searchParams: { key: config.apiKey, minify: 'true' },
           signal,
+          onSent,
           timeoutMs: config.timeoutMs,
           accept: [404],
         },

@@ -59,8 +59,11 @@ export type Lookup<V extends Verdict = Verdict> = { outcome: 'ok'; verdict: V } 
 
 export interface Enricher<V extends Verdict = Verdict> {
   readonly vendor: VendorName;
-  /** One lookup. Throws the typed HTTP failures of src/http/failures.ts. */
-  lookup(indicator: Indicator, signal?: AbortSignal): Promise<Lookup<V>>;
+  /**
+   * One lookup. Throws the typed HTTP failures of src/http/failures.ts. `onSent` is called once the
+   * request has been written to the connection (the moment the vendor's rate limit counts).
+   */
+  lookup(indicator: Indicator, signal?: AbortSignal, onSent?: () => void): Promise<Lookup<V>>;
 }
 
 export interface EnricherDeps {

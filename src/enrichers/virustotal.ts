@@ -51,7 +51,11 @@ export function virusTotalEnricher(config: VendorConfig, deps: EnricherDeps): En
   const site = { service: 'VirusTotal', credentialKey: 'enrichers.virustotal.apiKey' };
   return {
     vendor: 'virustotal',
-    async lookup(indicator: Indicator, signal?: AbortSignal): Promise<Lookup<VirusTotalVerdict>> {
+    async lookup(
+      indicator: Indicator,
+      signal?: AbortSignal,
+      onSent?: () => void,
+    ): Promise<Lookup<VirusTotalVerdict>> {
       const collection = COLLECTION[indicator.type];
       if (!collection) throw new Error(`VirusTotal has no lookup for ${indicator.type}`);
       const id =
@@ -59,6 +63,7 @@ export function virusTotalEnricher(config: VendorConfig, deps: EnricherDeps): En
       const response = await getJson(deps.http, site, `${config.baseUrl}/${collection}/${id}`, {
         headers: { 'x-apikey': config.apiKey },
         signal,
+        onSent,
         timeoutMs: config.timeoutMs,
         accept: [404],
       });

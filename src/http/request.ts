@@ -1,4 +1,5 @@
 import type { Got, Headers } from 'got';
+import type { ClientRequest } from 'node:http';
 import { redactUrl } from './client.js';
 import { failureFor, transportFailure, HttpFailure, type CallSite } from './failures.js';
 
@@ -37,6 +38,7 @@ export interface GetJsonOptions {
   searchParams?: Record<string, string>;
   signal?: AbortSignal | undefined;
   timeoutMs?: number;
+  onSent?: (() => void) | undefined;
   /** Statuses that are answers rather than failures (e.g. 404 = unknown to the vendor). */
   accept?: readonly number[];
 }
@@ -68,6 +70,8 @@ export interface RequestJsonOptions {
   searchParams?: URLSearchParams | Record<string, string>;
   signal?: AbortSignal | undefined;
   timeoutMs?: number;
+  /** Called once the request has been written to the connection: when the service starts counting it. */
+  onSent?: (() => void) | undefined;
   /** Statuses that are answers for the caller to read rather than failures. @default 2xx */
   answers?: (status: number) => boolean;
   /** Larger answers are cut off with a ResponseTooLargeError. @default MAX_RESPONSE_BYTES */
@@ -109,6 +113,8 @@ export async function requestJson(
     tooLarge = true;
     request.cancel();
   }
+  const { onSent } = options;
+  if (onSent) void request.on('request', (sent: ClientRequest) => sent.once('finish', onSent));
   try {
     response = await request;
   } catch (err) {

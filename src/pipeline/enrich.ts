@@ -76,8 +76,12 @@ export async function enrichWithVendor(
   }
   let lookup: Lookup;
   try {
-    await deps.pacer?.wait(deps.signal);
-    lookup = await enricher.lookup(indicator, deps.signal);
+    const turn = await deps.pacer?.wait(deps.signal);
+    try {
+      lookup = await enricher.lookup(indicator, deps.signal, turn && (() => turn.sent()));
+    } finally {
+      turn?.sent();
+    }
   } catch (err) {
     deps.metrics?.vendorCalled(vendor, err instanceof RateLimitedError ? 'rate_limited' : 'failed');
     if (err instanceof RateLimitedError && (err.retryAfterMs ?? 0) > MAX_RETRY_AFTER_MS) {

@@ -50,8 +50,13 @@ export function sinkHttp(
     site,
     key: (field) => `sinks.${name}.${field}`,
     async call(url, options) {
-      await pacer?.wait(options.signal);
-      return requestJson(client, site, url, { timeoutMs: config.timeoutMs, ...options });
+      const turn = await pacer?.wait(options.signal);
+      try {
+        const onSent = turn && (() => turn.sent());
+        return await requestJson(client, site, url, { timeoutMs: config.timeoutMs, ...options, onSent });
+      } finally {
+        turn?.sent();
+      }
     },
   };
 }

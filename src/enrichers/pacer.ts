@@ -1,4 +1,11 @@
 /**
+ * How long the next caller waits for a turn's report before it is spaced from the turn's start instead: a
+ * request that cannot connect must not stop the vendor's other lookups.
+ * @default 1 second
+ */
+export const SEND_WAIT_MS = 1_000;
+
+/**
  * Spaces one process's calls to one vendor evenly: one start every `perMs / requests` (plus a margin).
  *
  * The vendor task queue's rate limit (maxTaskQueueActivitiesPerSecond) bounds the average across all
@@ -14,18 +21,12 @@
  * stall between a turn and the socket write sent one request late and the next right behind it, 16 in
  * one second against a limit of 15 (the vendor-storm test under CI load).
  *
- * The price: a timer that fires late delays every later start by as much, so on a busy worker the rate falls
- * below the limit (8.4–8.6 calls/s at a limit of 10, bench/enrich.bench.ts). A sliding-window log, which only
- * waits for the call `requests` back, kept 9.0–9.2 calls/s there but let the task queue's bursts through and
- * drew 429s at 20 calls/s where even spacing drew none; so even spacing stays.
+ * The price: a timer that fires late, or a request slow to leave, delays every later start by as much, so
+ * on a busy worker the rate falls below the limit (8.4–8.6 calls/s at a limit of 10 in bench/enrich.bench.ts,
+ * measured before sends were reported). A sliding-window log, which only waits for the call `requests`
+ * back, kept 9.0–9.2 calls/s there but let the task queue's bursts through and drew 429s at 20 calls/s
+ * where even spacing drew none; so even spacing stays.
  */
-/**
- * How long the next caller waits for a turn's report before it is spaced from the turn's start instead: a
- * request that cannot connect must not stop the vendor's other lookups.
- * @default 1 second
- */
-export const SEND_WAIT_MS = 1_000;
-
 export class Pacer {
   private readonly intervalMs: number;
   /** When the last caller was let through, or its request went out, whichever was later. */

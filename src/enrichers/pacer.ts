@@ -59,6 +59,19 @@ export class Pacer {
     return turn.then((t) => t.turn);
   }
 
+  /**
+   * Makes one call in this caller's turn: `call` passes `onSent` to the HTTP client, and the turn ends when
+   * the call does at the latest (a call that failed before sending must not hold the next caller).
+   */
+  async paced<T>(call: (onSent: () => void) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const turn = await this.wait(signal);
+    try {
+      return await call(() => turn.sent());
+    } finally {
+      turn.sent();
+    }
+  }
+
   private async spaced(signal: AbortSignal | undefined): Promise<{ turn: PacerTurn; gone: Promise<void> }> {
     for (;;) {
       if (signal?.aborted) throw cancelled(signal);

@@ -76,12 +76,8 @@ export async function enrichWithVendor(
   }
   let lookup: Lookup;
   try {
-    const turn = await deps.pacer?.wait(deps.signal);
-    try {
-      lookup = await enricher.lookup(indicator, deps.signal, turn && (() => turn.sent()));
-    } finally {
-      turn?.sent();
-    }
+    const send = (onSent?: () => void) => enricher.lookup(indicator, deps.signal, onSent);
+    lookup = await (deps.pacer ? deps.pacer.paced(send, deps.signal) : send());
   } catch (err) {
     deps.metrics?.vendorCalled(vendor, err instanceof RateLimitedError ? 'rate_limited' : 'failed');
     if (err instanceof RateLimitedError && (err.retryAfterMs ?? 0) > MAX_RETRY_AFTER_MS) {

@@ -50,13 +50,9 @@ export function sinkHttp(
     site,
     key: (field) => `sinks.${name}.${field}`,
     async call(url, options) {
-      const turn = await pacer?.wait(options.signal);
-      try {
-        const onSent = turn && (() => turn.sent());
-        return await requestJson(client, site, url, { timeoutMs: config.timeoutMs, ...options, onSent });
-      } finally {
-        turn?.sent();
-      }
+      const send = (onSent?: () => void) =>
+        requestJson(client, site, url, { timeoutMs: config.timeoutMs, ...options, onSent });
+      return pacer ? pacer.paced(send, options.signal) : send();
     },
   };
 }

@@ -154,6 +154,21 @@ describe('Pacer', () => {
     expect(nextAt).toBe(SEND_WAIT_MS);
   });
 
+  test('a paced call that fails before sending hands the next caller its turn at once', async () => {
+    const clock = new SimulatedClock();
+    const pacer = new Pacer(10, 1000, 0, clock);
+    const failed = pacer.paced(() => Promise.reject(new Error('refused before sending')));
+    let nextAt = -1;
+    const next = pacer.paced(async (onSent) => {
+      nextAt = clock.now();
+      onSent();
+    });
+    await expect(failed).rejects.toThrow('refused before sending');
+    await clock.runUntilIdle();
+    await next;
+    expect(nextAt).toBe(100);
+  });
+
   test('a caller cancelled while it waits gives its turn to the next', async () => {
     const clock = new SimulatedClock();
     const pacer = new Pacer(1, 1000, 0, clock);

@@ -5,16 +5,15 @@
 // activities on a fresh server: what this machine orchestrates before any vendor limit applies.
 //
 //   node --import tsx bench/enrich.bench.ts [count]     (VENDOR_LIMIT: calls per second per vendor, 20)
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configSchema } from '../src/config/index.js';
 import { VENDORS } from '../src/enrichers/index.js';
-import { SEARCH_ATTRIBUTES, vendorTaskQueue } from '../src/shared/messages.js';
-import { serverExecutable } from '../src/temporal/binaries.js';
+import { vendorTaskQueue } from '../src/shared/messages.js';
 import { installSdkLogger } from '../src/temporal/logging.js';
 import { startVendorFakes } from '../test/fakes/vendors.js';
 import { startPipeline } from '../test/support/pipeline.js';
+import { devServer } from './support/dev-server.js';
 import { cpuPer, cpuSnapshot, runFanOut } from './support/fan-out.js';
 
 const COUNT = Number(process.argv[2] ?? 2000);
@@ -22,22 +21,7 @@ const LIMIT = Number(process.env.VENDOR_LIMIT ?? 20);
 const LATENCY_MS = 50;
 
 installSdkLogger();
-const devServer = () =>
-  TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: serverExecutable('cli'),
-      searchAttributes: Object.values(SEARCH_ATTRIBUTES),
-      extraArgs: [
-        '--sqlite-pragma',
-        'journal_mode=WAL',
-        '--sqlite-pragma',
-        'synchronous=OFF',
-        '--log-level',
-        'error',
-      ],
-    },
-  });
-const env = await devServer();
+const env = await devServer('memory');
 const window = { requests: LIMIT, windowMs: 1000 };
 const fakes = await startVendorFakes({ rateLimit: window, dailyQuota: 1_000_000, latencyMs: LATENCY_MS });
 const { vt, shodan, abuse } = fakes;
@@ -85,11 +69,12 @@ console.log(`  ${(COUNT / wallS).toFixed(1)} IOCs/s; ${cpu}`);
 await pipeline.stop();
 await fakes.close();
 await env.teardown();
+env.cleanup();
 
 // What this machine can orchestrate at all in this shape, whatever the vendors allow: the same number of
 // children, each with an idle activity as long as a vendor call on each of three task queues, no limit,
 // on a fresh server.
-const shapeEnv = await devServer();
+const shapeEnv = await devServer('memory');
 const queues = VENDORS.map((vendor) => vendorTaskQueue('bench', vendor));
 const shape = await runFanOut(shapeEnv, {
   count: COUNT,
@@ -98,6 +83,7 @@ const shape = await runFanOut(shapeEnv, {
   activityLatencyMs: LATENCY_MS,
 });
 await shapeEnv.teardown();
+shapeEnv.cleanup();
 console.log(
   `  capacity of this shape here: ${COUNT} children, each an idle ${LATENCY_MS} ms activity on 3 task queues, ` +
     `${shape.rate.toFixed(1)} children/s (${(COUNT / shape.rate).toFixed(1)} s); ${shape.cpu}`,

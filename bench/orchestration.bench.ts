@@ -13,7 +13,6 @@
 //   sizes: BOUND_COUNT (2000), KNOWN_TOTAL (100000), NEW_COUNT (10000), LATENCY_COUNT (2000), NAIVE_COUNT (300);
 //   CYCLE_WINDOW (cycle.maxConcurrentChildren, 200), CYCLE_SERVER (file-wal, or memory)
 import protos from '@temporalio/proto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,19 +26,13 @@ import { createHttpClient } from '../src/http/client.js';
 import { canonicalKey, normaliseEntry } from '../src/ioc/index.js';
 import { enrichWithVendor } from '../src/pipeline/enrich.js';
 import { scoreAndRecord } from '../src/pipeline/score.js';
-import {
-  progressQuery,
-  SEARCH_ATTRIBUTES,
-  vendorTaskQueue,
-  type CycleProgress,
-  type Vendor,
-} from '../src/shared/messages.js';
+import { progressQuery, vendorTaskQueue, type CycleProgress, type Vendor } from '../src/shared/messages.js';
 import { openStore, recordSightings, type Sighting } from '../src/store/index.js';
-import { serverExecutable } from '../src/temporal/binaries.js';
 import { startCycleNow } from '../src/temporal/cycles.js';
 import { installSdkLogger } from '../src/temporal/logging.js';
 import { startVendorFakes } from '../test/fakes/vendors.js';
 import { startPipeline } from '../test/support/pipeline.js';
+import { devServer, type ServerKind } from './support/dev-server.js';
 import { cpuPer, cpuSnapshot, runFanOut } from './support/fan-out.js';
 
 const size = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -54,23 +47,7 @@ const wanted = (name: string) => chosen.size === 0 || chosen.has(name);
 
 installSdkLogger();
 
-type ServerKind = 'memory' | 'file' | 'file-wal';
-const PRAGMAS = ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF'];
 const CYCLE_SERVER: ServerKind = process.env.CYCLE_SERVER === 'memory' ? 'memory' : 'file-wal';
-
-async function devServer(kind: ServerKind): Promise<TestWorkflowEnvironment & { cleanup(): void }> {
-  const dir = mkdtempSync(join(tmpdir(), 'iocflow-bench-'));
-  const file = ['--db-filename', join(dir, 'temporal.db')];
-  const extraArgs = kind === 'memory' ? PRAGMAS : kind === 'file' ? file : [...file, ...PRAGMAS];
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: serverExecutable('cli'),
-      searchAttributes: Object.values(SEARCH_ATTRIBUTES),
-      extraArgs: [...extraArgs, '--log-level', 'error'],
-    },
-  });
-  return Object.assign(env, { cleanup: () => rmSync(dir, { recursive: true, force: true }) });
-}
 
 /** Peak resident memory of this process (worker, fakes and bench together), sampled every 200 ms. */
 function peakRss(): { stop(): number } {

@@ -13,7 +13,6 @@
 //   sizes: BOUND_COUNT (2000), KNOWN_TOTAL (100000), NEW_COUNT (10000), LATENCY_COUNT (2000), NAIVE_COUNT (300);
 //   CYCLE_WINDOW (cycle.maxConcurrentChildren, 200), CYCLE_SERVER (file-wal, or memory)
 import protos from '@temporalio/proto';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +33,7 @@ import { startVendorFakes } from '../test/fakes/vendors.js';
 import { startPipeline } from '../test/support/pipeline.js';
 import { devServer, type ServerKind } from './support/dev-server.js';
 import { cpuPer, cpuSnapshot, runFanOut } from './support/fan-out.js';
+import { mixedIndicator } from './support/indicators.js';
 
 const size = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const BOUND_COUNT = size('BOUND_COUNT', 2000);
@@ -96,20 +96,6 @@ async function fanOutRate(
 const MIX_VENDORS: Vendor[][] = [['virustotal', 'shodan', 'abuseipdb'], ['virustotal'], ['virustotal']];
 const MIX_SHAPES = MIX_VENDORS.map((vendors) => vendors.map((vendor) => vendorTaskQueue('bench', vendor)));
 
-/** Distinct indicators of three kinds: IPs (three vendors), domains and file hashes (VirusTotal only). */
-function indicator(i: number): string {
-  switch (i % 3) {
-    case 0: {
-      const j = i / 3;
-      return `45.${1 + (Math.floor(j / 62_500) % 250)}.${1 + (Math.floor(j / 250) % 250)}.${1 + (j % 250)}`;
-    }
-    case 1:
-      return `host-${i}.bench-c2.net`;
-    default:
-      return createHash('sha256').update(String(i)).digest('hex');
-  }
-}
-
 interface CycleFigures {
   wallMs: number;
   enrichMs: number;
@@ -143,7 +129,7 @@ async function cycleRun(options: { total: number; known: number; latencyMs: numb
     enrichers: fakes.enrichers(rateLimit, 10_000_000),
   });
   try {
-    const lines = Array.from({ length: options.total }, (_, i) => indicator(i));
+    const lines = Array.from({ length: options.total }, (_, i) => mixedIndicator(i));
     writeFileSync(join(pipeline.dir, 'feed.txt'), lines.join('\n') + '\n');
     if (options.known > 0) seedKnown(pipeline.store, lines.slice(0, options.known));
 
@@ -257,7 +243,7 @@ async function naiveBaseline(count: number, latencyMs: number): Promise<number> 
   const http = createHttpClient();
   try {
     const started = performance.now();
-    const outcomes = Array.from({ length: count }, (_, i) => normaliseEntry(indicator(i))[0]!);
+    const outcomes = Array.from({ length: count }, (_, i) => normaliseEntry(mixedIndicator(i))[0]!);
     const sightings = outcomes.flatMap((o) =>
       o.kind === 'indicator'
         ? [

@@ -148,6 +148,9 @@ export const outbox = sqliteTable(
   (t) => [
     uniqueIndex('outbox_identity').on(t.iocId, t.sink, t.scoreVersion, t.action),
     index('outbox_sink').on(t.sink, t.id),
+    // A scoring asks what the sink last received for its IOC. Without this index SQLite walks the sink's
+    // whole outbox in id order (outbox_sink) to find it: a cost per IOC that grew with the store.
+    index('outbox_ioc_sink').on(t.iocId, t.sink, t.id),
   ],
 );
 

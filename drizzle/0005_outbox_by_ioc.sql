@@ -1,0 +1,1 @@
+CREATE INDEX `outbox_ioc_sink` ON `outbox` (`ioc_id`,`sink`,`id`);

@@ -1,7 +1,42 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Lookup, Verdict } from '../enrichers/types.js';
 import type { StoreDb } from './open.js';
+import { placeholders, preparedPerConnection } from './prepared.js';
 import { enrichments, vendorUsage } from './schema.js';
+
+/** Every vendor lookup reads the cache, takes a call from the budget and stores the answer. */
+const statements = preparedPerConnection((db) => {
+  const answer = placeholders('fetchedAt', 'outcome', 'verdict');
+  return {
+    cached: db
+      .select()
+      .from(enrichments)
+      .where(eq(enrichments.iocId, sql.placeholder('iocId')))
+      .prepare(),
+    storeLookup: db
+      .insert(enrichments)
+      .values({ ...placeholders('iocId', 'vendor'), ...answer })
+      .onConflictDoUpdate({ target: [enrichments.iocId, enrichments.vendor], set: answer })
+      .prepare(),
+    openUsageDay: db
+      .insert(vendorUsage)
+      .values(placeholders('vendor', 'day'))
+      .onConflictDoNothing()
+      .prepare(),
+    takeCall: db
+      .update(vendorUsage)
+      .set({ calls: sql`${vendorUsage.calls} + 1` })
+      .where(
+        and(
+          eq(vendorUsage.vendor, sql.placeholder('vendor')),
+          eq(vendorUsage.day, sql.placeholder('day')),
+          eq(vendorUsage.exhausted, false),
+          sql`${vendorUsage.calls} < ${sql.placeholder('budget')}`,
+        ),
+      )
+      .prepare(),
+  };
+});
 
 export interface CachedEnrichment {
   vendor: string;
@@ -19,11 +54,8 @@ export function storedLookup(outcome: 'ok' | 'not_found' | null, verdict: string
 }
 
 export function readEnrichments(db: StoreDb, iocId: number): CachedEnrichment[] {
-  return db
-    .select()
-    .from(enrichments)
-    .where(eq(enrichments.iocId, iocId))
-    .all()
+  return statements(db)
+    .cached.all({ iocId })
     .map((row) => ({
       vendor: row.vendor,
       fetchedAt: row.fetchedAt,
@@ -35,15 +67,13 @@ export function readEnrichments(db: StoreDb, iocId: number): CachedEnrichment[] 
 
 /** Stores a vendor's answer as the cache entry; a later gap does not erase it. */
 export function storeLookup(db: StoreDb, iocId: number, vendor: string, lookup: Lookup, now: number): void {
-  const values = {
+  statements(db).storeLookup.run({
+    iocId,
+    vendor,
     fetchedAt: now,
     outcome: lookup.outcome,
     verdict: lookup.outcome === 'ok' ? JSON.stringify(lookup.verdict) : null,
-  };
-  db.insert(enrichments)
-    .values({ iocId, vendor, ...values })
-    .onConflictDoUpdate({ target: [enrichments.iocId, enrichments.vendor], set: values })
-    .run();
+  });
 }
 
 /** Records that a lookup could not be made or failed, keeping the last good answer. */
@@ -65,22 +95,11 @@ export function usageDay(now: number): string {
  */
 export function reserveVendorCall(db: StoreDb, vendor: string, budget: number, now: number): boolean {
   const day = usageDay(now);
-  return db.transaction((tx) => {
-    tx.insert(vendorUsage).values({ vendor, day }).onConflictDoNothing().run();
-    const taken = tx
-      .update(vendorUsage)
-      .set({ calls: sql`${vendorUsage.calls} + 1` })
-      .where(
-        and(
-          eq(vendorUsage.vendor, vendor),
-          eq(vendorUsage.day, day),
-          eq(vendorUsage.exhausted, false),
-          sql`${vendorUsage.calls} < ${budget}`,
-        ),
-      )
-      .run();
-    return taken.changes === 1;
-  });
+  const { openUsageDay, takeCall } = statements(db);
+  return db.$client.transaction(() => {
+    openUsageDay.run({ vendor, day });
+    return takeCall.run({ vendor, day, budget }).changes === 1;
+  })();
 }
 
 /** The vendor answered that its quota is spent: no more calls today, whatever the configured budget says. */

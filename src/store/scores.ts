@@ -1,7 +1,74 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { ScoreResult } from '../scoring/index.js';
 import type { StoreDb } from './open.js';
+import { placeholders, preparedPerConnection } from './prepared.js';
 import { iocs, outbox, scores, sightings } from './schema.js';
+
+/** Every vendor lookup finds its IOC, and every scoring reads it whole and records the result. */
+const statements = preparedPerConnection((db) => {
+  const byKey = eq(iocs.key, sql.placeholder('key'));
+  return {
+    iocId: db.select({ id: iocs.id }).from(iocs).where(byKey).prepare(),
+    ioc: db.select().from(iocs).where(byKey).prepare(),
+    sightingsOf: db
+      .select({
+        source: sightings.source,
+        sourceRef: sightings.sourceRef,
+        tags: sightings.tags,
+        confidence: sightings.confidence,
+      })
+      .from(sightings)
+      .where(eq(sightings.iocId, sql.placeholder('iocId')))
+      .prepare(),
+    latestScore: db
+      .select()
+      .from(scores)
+      .where(eq(scores.iocId, sql.placeholder('iocId')))
+      .orderBy(desc(scores.version))
+      .limit(1)
+      .prepare(),
+    insertScore: db
+      .insert(scores)
+      .values({
+        ...placeholders(
+          'iocId',
+          'version',
+          'score',
+          'severity',
+          'confidence',
+          'expiresAt',
+          'modelVersion',
+          'explanation',
+          'computedAt',
+          'cycleId',
+        ),
+      })
+      .prepare(),
+    markScored: db
+      .update(iocs)
+      .set({
+        ...placeholders('score', 'severity', 'scoreVersion', 'scoredAt'),
+        forceEnrich: false,
+        status: sql`case when ${iocs.allowlist} is not null then 'allowlisted' else 'scored' end`,
+      })
+      .where(eq(iocs.id, sql.placeholder('iocId')))
+      .prepare(),
+    lastSinkAction: db
+      .select({ action: outbox.action })
+      .from(outbox)
+      .where(and(eq(outbox.iocId, sql.placeholder('iocId')), eq(outbox.sink, sql.placeholder('sink'))))
+      .orderBy(desc(outbox.id))
+      .limit(1)
+      .prepare(),
+    queueForSink: db
+      .insert(outbox)
+      .values({
+        ...placeholders('iocId', 'sink', 'action', 'scoreVersion', 'createdAt'),
+      })
+      .onConflictDoNothing()
+      .prepare(),
+  };
+});
 
 export interface IocRecord {
   id: number;
@@ -19,22 +86,15 @@ export interface IocRecord {
 
 /** The row id of an IOC, without its sightings: what a vendor lookup needs on its hot path. */
 export function iocIdOf(db: StoreDb, key: string): number | undefined {
-  return db.select({ id: iocs.id }).from(iocs).where(eq(iocs.key, key)).get()?.id;
+  return statements(db).iocId.get({ key })?.id;
 }
 
 export function findIoc(db: StoreDb, key: string): IocRecord | undefined {
-  const row = db.select().from(iocs).where(eq(iocs.key, key)).get();
+  const { ioc, sightingsOf } = statements(db);
+  const row = ioc.get({ key });
   if (!row) return undefined;
-  const seen = db
-    .select({
-      source: sightings.source,
-      sourceRef: sightings.sourceRef,
-      tags: sightings.tags,
-      confidence: sightings.confidence,
-    })
-    .from(sightings)
-    .where(eq(sightings.iocId, row.id))
-    .all()
+  const seen = sightingsOf
+    .all({ iocId: row.id })
     .map((s) => ({ ...s, tags: JSON.parse(s.tags) as string[] }));
   return { ...row, sightings: seen };
 }
@@ -64,15 +124,10 @@ export function recordScore(
   cycleId: string | null,
   now: number,
 ): RecordedScore {
-  return db.transaction((tx) => {
+  const prepared = statements(db);
+  return db.$client.transaction(() => {
     const explanation = JSON.stringify(result.explanation);
-    const latest = tx
-      .select()
-      .from(scores)
-      .where(eq(scores.iocId, iocId))
-      .orderBy(desc(scores.version))
-      .limit(1)
-      .get();
+    const latest = prepared.latestScore.get({ iocId });
     const unchanged =
       latest !== undefined &&
       latest.score === result.score &&
@@ -80,59 +135,44 @@ export function recordScore(
       latest.modelVersion === result.modelVersion;
     const version = unchanged ? latest.version : (latest?.version ?? 0) + 1;
     if (!unchanged) {
-      tx.insert(scores)
-        .values({
-          iocId,
-          version,
-          score: result.score,
-          severity: result.severity,
-          confidence: result.confidence,
-          expiresAt: result.expiresAt,
-          modelVersion: result.modelVersion,
-          explanation,
-          computedAt: now,
-          cycleId,
-        })
-        .run();
-    }
-    tx.update(iocs)
-      .set({
+      prepared.insertScore.run({
+        iocId,
+        version,
         score: result.score,
         severity: result.severity,
-        scoreVersion: version,
-        scoredAt: now,
-        forceEnrich: false,
-        status: sql`case when ${iocs.allowlist} is not null then 'allowlisted' else 'scored' end`,
-      })
-      .where(eq(iocs.id, iocId))
-      .run();
+        confidence: result.confidence,
+        expiresAt: result.expiresAt,
+        modelVersion: result.modelVersion,
+        explanation,
+        computedAt: now,
+        cycleId,
+      });
+    }
+    prepared.markScored.run({
+      iocId,
+      score: result.score,
+      severity: result.severity,
+      scoreVersion: version,
+      scoredAt: now,
+    });
     if (!unchanged) {
       for (const { sink, threshold } of sinks)
-        queueForSink(tx, iocId, sink, version, result.score >= threshold, now);
+        queueForSink(db, iocId, sink, version, result.score >= threshold, now);
     }
     return { version, changed: !unchanged };
-  });
+  })();
 }
 
 function queueForSink(
-  tx: Pick<StoreDb, 'select' | 'insert'>,
+  db: StoreDb,
   iocId: number,
   sink: string,
-  version: number,
+  scoreVersion: number,
   qualifies: boolean,
-  now: number,
+  createdAt: number,
 ): void {
-  const last = tx
-    .select({ action: outbox.action })
-    .from(outbox)
-    .where(and(eq(outbox.iocId, iocId), eq(outbox.sink, sink)))
-    .orderBy(desc(outbox.id))
-    .limit(1)
-    .get();
-  const held = last?.action === 'upsert';
+  const { lastSinkAction, queueForSink } = statements(db);
+  const held = lastSinkAction.get({ iocId, sink })?.action === 'upsert';
   if (!qualifies && !held) return;
-  tx.insert(outbox)
-    .values({ iocId, sink, action: qualifies ? 'upsert' : 'withdraw', scoreVersion: version, createdAt: now })
-    .onConflictDoNothing()
-    .run();
+  queueForSink.run({ iocId, sink, action: qualifies ? 'upsert' : 'withdraw', scoreVersion, createdAt });
 }

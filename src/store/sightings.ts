@@ -1,4 +1,5 @@
 import type { StoreDb } from './open.js';
+import { preparedPerConnection } from './prepared.js';
 
 /** One normalised indicator as a source saw it. */
 export interface Sighting {
@@ -24,57 +25,38 @@ export interface RecordResult {
   iocs: number;
 }
 
-type Statement = ReturnType<StoreDb['$client']['prepare']>;
-
-interface SightingStatements {
-  findIoc: Statement;
-  insertIoc: Statement;
-  refreshIoc: Statement;
-  upsertSighting: Statement;
-}
-
 /**
  * The hot path of every cycle runs as prepared statements on the connection (one row each, in one
  * transaction per batch): several times faster than building multi-row queries, which dominated collect.
  * The tables and their migrations are still Drizzle's (schema.ts); these statements name the same columns.
  */
-const prepared = new WeakMap<object, SightingStatements>();
-
-function statements(db: StoreDb): SightingStatements {
-  const client = db.$client;
-  let found = prepared.get(client);
-  if (!found) {
-    found = {
-      findIoc: client.prepare('select id from iocs where key = ?').pluck(),
-      insertIoc: client
-        .prepare(
-          `insert into iocs (key, type, value, first_seen, last_seen, status, allowlist)
-           values (@key, @type, @value, @firstSeenAt, @seenAt, @status, @allowlist) returning id`,
-        )
-        .pluck(),
-      // Allowlists change: the latest verdict wins, and an IOC that left a list is scored afresh. A sighting
-      // resets the IOC's age, which the decay step must look at only if that could raise its score enough.
-      refreshIoc: client.prepare(
-        `update iocs set last_seen = max(last_seen, @seenAt), first_seen = min(first_seen, @firstSeenAt),
-           allowlist = @allowlist,
-           decay_due_at = case when decay_on_sighting and @seenAt > last_seen then 0 else decay_due_at end,
-           status = case when @allowlist is not null then 'allowlisted'
-                         when status = 'allowlisted' then 'new' else status end
-         where id = @id`,
-      ),
-      upsertSighting: client.prepare(
-        `insert into sightings (ioc_id, source, source_ref, tags, confidence, first_seen, last_seen, cycle_id)
-         values (@iocId, @source, @sourceRef, @tags, @confidence, @firstSeenAt, @seenAt, @cycleId)
-         on conflict (ioc_id, source, source_ref) do update set
-           first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
-           tags = excluded.tags,
-           confidence = excluded.confidence, cycle_id = excluded.cycle_id`,
-      ),
-    };
-    prepared.set(client, found);
-  }
-  return found;
-}
+const statements = preparedPerConnection(({ $client: client }) => ({
+  findIoc: client.prepare('select id from iocs where key = ?').pluck(),
+  insertIoc: client
+    .prepare(
+      `insert into iocs (key, type, value, first_seen, last_seen, status, allowlist)
+       values (@key, @type, @value, @firstSeenAt, @seenAt, @status, @allowlist) returning id`,
+    )
+    .pluck(),
+  // Allowlists change: the latest verdict wins, and an IOC that left a list is scored afresh. A sighting
+  // resets the IOC's age, which the decay step must look at only if that could raise its score enough.
+  refreshIoc: client.prepare(
+    `update iocs set last_seen = max(last_seen, @seenAt), first_seen = min(first_seen, @firstSeenAt),
+       allowlist = @allowlist,
+       decay_due_at = case when decay_on_sighting and @seenAt > last_seen then 0 else decay_due_at end,
+       status = case when @allowlist is not null then 'allowlisted'
+                     when status = 'allowlisted' then 'new' else status end
+     where id = @id`,
+  ),
+  upsertSighting: client.prepare(
+    `insert into sightings (ioc_id, source, source_ref, tags, confidence, first_seen, last_seen, cycle_id)
+     values (@iocId, @source, @sourceRef, @tags, @confidence, @firstSeenAt, @seenAt, @cycleId)
+     on conflict (ioc_id, source, source_ref) do update set
+       first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen),
+       tags = excluded.tags,
+       confidence = excluded.confidence, cycle_id = excluded.cycle_id`,
+  ),
+}));
 
 /**
  * Writes a batch of sightings: one IOC row per canonical key (created or refreshed) and one sighting row

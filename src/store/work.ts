@@ -1,6 +1,21 @@
 import { and, asc, eq, gt, isNull, lte, or, sql } from 'drizzle-orm';
 import type { StoreDb } from './open.js';
+import { placeholders, preparedPerConnection } from './prepared.js';
 import { cycleWork, iocs } from './schema.js';
+
+/** Every scoring sets when its IOC is next due. */
+const statements = preparedPerConnection((db) => {
+  const decay = placeholders('decayDueAt', 'decayOnSighting');
+  const thisIoc = eq(iocs.id, sql.placeholder('iocId'));
+  return {
+    setDecayDue: db.update(iocs).set(decay).where(thisIoc).prepare(),
+    setAllDueTimes: db
+      .update(iocs)
+      .set({ ...decay, ...placeholders('enrichmentDueAt') })
+      .where(thisIoc)
+      .prepare(),
+  };
+});
 
 /**
  * Writes the cycle's enrichment work list: IOCs never scored, IOCs an analyst asked to re-enrich, and
@@ -67,14 +82,10 @@ export function setDueTimes(
   iocId: number,
   due: { enrichment?: number | null; decay: { at: number; onSighting: boolean } },
 ): void {
-  db.update(iocs)
-    .set({
-      decayDueAt: due.decay.at,
-      decayOnSighting: due.decay.onSighting,
-      ...(due.enrichment !== undefined ? { enrichmentDueAt: due.enrichment } : {}),
-    })
-    .where(eq(iocs.id, iocId))
-    .run();
+  const decay = { iocId, decayDueAt: due.decay.at, decayOnSighting: due.decay.onSighting ? 1 : 0 };
+  const { setAllDueTimes, setDecayDue } = statements(db);
+  if (due.enrichment === undefined) setDecayDue.run(decay);
+  else setAllDueTimes.run({ ...decay, enrichmentDueAt: due.enrichment });
 }
 
 /**

@@ -70,3 +70,16 @@ describe('recording a score', () => {
     ]);
   });
 });
+
+describe('statements prepared per connection', () => {
+  test('each store answers from its own database, also after another store was opened and closed', () => {
+    store = tempStore();
+    const other = tempStore();
+    seed(other, [sighting('ipv4', '91.92.109.43', 'feed')]);
+    expect(findIoc(other.db, 'ipv4:91.92.109.43')).toBeDefined();
+    expect(findIoc(store.db, 'ipv4:91.92.109.43')).toBeUndefined();
+    other.close();
+    seed(store, [sighting('ipv4', '91.92.109.43', 'feed')]);
+    expect(scoreAs(store, 'ipv4:91.92.109.43', 80)).toEqual({ version: 1, changed: true });
+  });
+});

@@ -1,9 +1,10 @@
 // Orchestration at scale (issue #8), against zero-latency vendor fakes and a real dev server:
-//   bound   the rate at which the server completes trivial child workflows under IngestCycle's fan-out
-//           (same window, continue-as-new on suggestion), in memory and on a SQLite file with and
-//           without WAL / synchronous=OFF, and split over four intermediate batch workflows; then the
-//           same fan-out of children shaped like the real mix (an idle activity per vendor queue an
-//           indicator asks), what the server and the SDK cost before any of iocflow's own work
+//   bound   the rate at which the server the cycles run on (CYCLE_SERVER) completes trivial child workflows
+//           under IngestCycle's fan-out (same window, continue-as-new on suggestion), also split over four
+//           intermediate batch workflows, and for comparison on the other kinds of server (in memory, a
+//           SQLite file with and without WAL / synchronous=OFF); then the same fan-out of children shaped
+//           like the real mix (an idle activity per vendor queue an indicator asks), what the server and
+//           the SDK cost before any of iocflow's own work
 //   known   a cycle of KNOWN_TOTAL indicators of which 95% are already known and fresh
 //   new     NEW_COUNT new indicators through the whole flow (collect, plan, enrich, score, decay, deliver)
 //   naive   a cron script's approach: the same enrichers called one IOC after the other, no Temporal, at
@@ -31,7 +32,7 @@ import { startCycleNow } from '../src/temporal/cycles.js';
 import { installSdkLogger } from '../src/temporal/logging.js';
 import { startVendorFakes } from '../test/fakes/vendors.js';
 import { startPipeline } from '../test/support/pipeline.js';
-import { devServer, type ServerKind } from './support/dev-server.js';
+import { devServer, SERVER_KINDS, type ServerKind } from './support/dev-server.js';
 import { cpuPer, cpuSnapshot, runFanOut } from './support/fan-out.js';
 import { mixedIndicator } from './support/indicators.js';
 
@@ -287,11 +288,12 @@ console.log(
 let bound: number | undefined;
 let shapeRate: number | undefined;
 if (wanted('bound')) {
-  bound = await fanOutRate('memory', BOUND_COUNT);
-  await fanOutRate('memory', BOUND_COUNT, { partitions: 4 });
-  await fanOutRate('file', Math.min(BOUND_COUNT, 1000));
-  await fanOutRate('file-wal', Math.min(BOUND_COUNT, 1000));
-  shapeRate = await fanOutRate('memory', BOUND_COUNT, {
+  // The bound and the shape on the kind of server the cycles run on; the other kinds for comparison.
+  bound = await fanOutRate(CYCLE_SERVER, BOUND_COUNT);
+  await fanOutRate(CYCLE_SERVER, BOUND_COUNT, { partitions: 4 });
+  for (const kind of SERVER_KINDS.filter((k) => k !== CYCLE_SERVER))
+    await fanOutRate(kind, Math.min(BOUND_COUNT, 1000));
+  shapeRate = await fanOutRate(CYCLE_SERVER, BOUND_COUNT, {
     shapes: MIX_SHAPES,
     label: 'children of the real mix, idle activities',
   });

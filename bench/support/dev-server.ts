@@ -6,7 +6,8 @@ import { SEARCH_ATTRIBUTES } from '../../src/shared/messages.js';
 import { serverExecutable } from '../../src/temporal/binaries.js';
 
 /** Where the dev server keeps its state: in memory, or in a SQLite file with or without the fast pragmas. */
-export type ServerKind = 'memory' | 'file' | 'file-wal';
+export const SERVER_KINDS = ['memory', 'file', 'file-wal'] as const;
+export type ServerKind = (typeof SERVER_KINDS)[number];
 
 const PRAGMAS = ['--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF'];
 

@@ -29,8 +29,8 @@ const statements = preparedPerConnection((db) => {
       .prepare(),
     insertScore: db
       .insert(scores)
-      .values({
-        ...placeholders(
+      .values(
+        placeholders(
           'iocId',
           'version',
           'score',
@@ -42,7 +42,7 @@ const statements = preparedPerConnection((db) => {
           'computedAt',
           'cycleId',
         ),
-      })
+      )
       .prepare(),
     markScored: db
       .update(iocs)
@@ -60,11 +60,9 @@ const statements = preparedPerConnection((db) => {
       .orderBy(desc(outbox.id))
       .limit(1)
       .prepare(),
-    queueForSink: db
+    queueSinkAction: db
       .insert(outbox)
-      .values({
-        ...placeholders('iocId', 'sink', 'action', 'scoreVersion', 'createdAt'),
-      })
+      .values(placeholders('iocId', 'sink', 'action', 'scoreVersion', 'createdAt'))
       .onConflictDoNothing()
       .prepare(),
   };
@@ -171,8 +169,8 @@ function queueForSink(
   qualifies: boolean,
   createdAt: number,
 ): void {
-  const { lastSinkAction, queueForSink } = statements(db);
+  const { lastSinkAction, queueSinkAction } = statements(db);
   const held = lastSinkAction.get({ iocId, sink })?.action === 'upsert';
   if (!qualifies && !held) return;
-  queueForSink.run({ iocId, sink, action: qualifies ? 'upsert' : 'withdraw', scoreVersion, createdAt });
+  queueSinkAction.run({ iocId, sink, action: qualifies ? 'upsert' : 'withdraw', scoreVersion, createdAt });
 }

@@ -23,18 +23,17 @@ import { durationMs } from '../src/config/primitives.js';
 import { createEnricher, vendorsFor } from '../src/enrichers/index.js';
 import { Pacer } from '../src/enrichers/pacer.js';
 import { createHttpClient } from '../src/http/client.js';
-import { canonicalKey, normaliseEntry } from '../src/ioc/index.js';
 import { enrichWithVendor } from '../src/pipeline/enrich.js';
 import { scoreAndRecord } from '../src/pipeline/score.js';
 import { progressQuery, vendorTaskQueue, type CycleProgress, type Vendor } from '../src/shared/messages.js';
-import { openStore, recordSightings, type Sighting } from '../src/store/index.js';
+import { openStore, recordSightings } from '../src/store/index.js';
 import { startCycleNow } from '../src/temporal/cycles.js';
 import { installSdkLogger } from '../src/temporal/logging.js';
 import { startVendorFakes } from '../test/fakes/vendors.js';
 import { startPipeline } from '../test/support/pipeline.js';
 import { devServer, SERVER_KINDS, type ServerKind } from './support/dev-server.js';
 import { cpuPer, cpuSnapshot, runFanOut } from './support/fan-out.js';
-import { mixedIndicator } from './support/indicators.js';
+import { feedSightings, mixedIndicator } from './support/indicators.js';
 
 const size = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const BOUND_COUNT = size('BOUND_COUNT', 2000);
@@ -193,18 +192,7 @@ async function cycleRun(options: { total: number; known: number; latencyMs: numb
 /** The known share as an earlier cycle leaves it: scored, vendor answers fresh, nothing due. */
 function seedKnown(store: ReturnType<typeof openStore>, values: string[]): void {
   const seenAt = Date.now() - 3_600_000;
-  const sightings: Sighting[] = values.map((raw) => {
-    const outcome = normaliseEntry(raw)[0];
-    if (outcome?.kind !== 'indicator') throw new Error(`bench indicator rejected: ${raw}`);
-    return {
-      key: canonicalKey(outcome),
-      type: outcome.type,
-      value: outcome.value,
-      source: 'feed',
-      tags: [],
-      seenAt,
-    };
-  });
+  const sightings = feedSightings(values, seenAt);
   for (let i = 0; i < sightings.length; i += 5000)
     recordSightings(store.db, sightings.slice(i, i + 5000), 'seed');
   const future = Date.now() + 7 * 86_400_000;
@@ -244,21 +232,8 @@ async function naiveBaseline(count: number, latencyMs: number): Promise<number> 
   const http = createHttpClient();
   try {
     const started = performance.now();
-    const outcomes = Array.from({ length: count }, (_, i) => normaliseEntry(mixedIndicator(i))[0]!);
-    const sightings = outcomes.flatMap((o) =>
-      o.kind === 'indicator'
-        ? [
-            {
-              key: canonicalKey(o),
-              type: o.type,
-              value: o.value,
-              source: 'feed',
-              tags: [],
-              seenAt: Date.now(),
-            },
-          ]
-        : [],
-    );
+    const values = Array.from({ length: count }, (_, i) => mixedIndicator(i));
+    const sightings = feedSightings(values, Date.now());
     recordSightings(store.db, sightings, 'naive');
     for (const s of sightings) {
       for (const vendor of vendorsFor(s.type, config)) {

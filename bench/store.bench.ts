@@ -8,11 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configSchema } from '../src/config/index.js';
 import { vendorsFor, type Enricher, type Lookup, type VendorName } from '../src/enrichers/index.js';
-import { canonicalKey, normaliseEntry } from '../src/ioc/index.js';
 import { enrichWithVendor } from '../src/pipeline/enrich.js';
 import { scoreAndRecord } from '../src/pipeline/score.js';
-import { openStore, recordSightings, type Sighting } from '../src/store/index.js';
-import { mixedIndicator } from './support/indicators.js';
+import { openStore, recordSightings } from '../src/store/index.js';
+import { feedSightings, mixedIndicator } from './support/indicators.js';
 
 const COUNT = Number(process.argv[2] ?? 6000);
 
@@ -59,13 +58,8 @@ const config = configSchema.parse({
 const dir = mkdtempSync(join(tmpdir(), 'iocflow-store-bench-'));
 const store = openStore(join(dir, 'iocflow.db'));
 try {
-  const seenAt = Date.now();
-  const sightings: Sighting[] = Array.from({ length: COUNT }, (_, i) => {
-    const outcome = normaliseEntry(mixedIndicator(i))[0];
-    if (outcome?.kind !== 'indicator') throw new Error(`bench indicator rejected: ${mixedIndicator(i)}`);
-    const { type, value } = outcome;
-    return { key: canonicalKey(outcome), type, value, source: 'feed', tags: ['c2'], seenAt };
-  });
+  const values = Array.from({ length: COUNT }, (_, i) => mixedIndicator(i));
+  const sightings = feedSightings(values, Date.now(), ['c2']);
   recordSightings(store.db, sightings, 'bench');
 
   let lookups = 0;

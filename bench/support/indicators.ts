@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { canonicalKey, normaliseEntry } from '../../src/ioc/index.js';
+import type { Sighting } from '../../src/store/index.js';
 
 /**
  * The i-th of a deterministic mix of distinct indicators in equal thirds: IPs (which all three vendors
@@ -15,4 +17,14 @@ export function mixedIndicator(i: number): string {
     default:
       return createHash('sha256').update(String(i)).digest('hex');
   }
+}
+
+/** The benches' feed as the store receives it: one sighting of each raw value by the source `feed`. */
+export function feedSightings(values: readonly string[], seenAt: number, tags: string[] = []): Sighting[] {
+  return values.map((raw) => {
+    const outcome = normaliseEntry(raw)[0];
+    if (outcome?.kind !== 'indicator') throw new Error(`bench indicator rejected: ${raw}`);
+    const { type, value } = outcome;
+    return { key: canonicalKey(outcome), type, value, source: 'feed', tags, seenAt };
+  });
 }

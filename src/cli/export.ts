@@ -71,7 +71,6 @@ export async function writeExport(
   iocs: Iterable<ExportedIoc>,
   format: ExportFormat,
   out: Writable,
-  now: number,
 ): Promise<number> {
   let count = 0;
   if (format === 'csv') await put(out, CSV_COLUMNS.join(',') + '\r\n');
@@ -80,7 +79,7 @@ export async function writeExport(
     if (format === 'jsonl') await put(out, JSON.stringify(exportRecord(ioc)) + '\n');
     else if (format === 'csv') await put(out, csvRow(ioc));
     else {
-      const indicator = stixIndicator({ ...ioc, action: 'upsert' }, { now });
+      const indicator = stixIndicator({ ...ioc, action: 'upsert' }, {});
       await put(out, `${count === 0 ? '' : ','}\n${JSON.stringify(indicator)}`);
     }
     count++;

@@ -501,8 +501,8 @@ program
       const now = Date.now();
       const iocs = highConfidenceIocs(store.db, { minScore: opts.minScore, now });
       const count = opts.output
-        ? await exportToFile(opts.output, (out) => writeExport(iocs, opts.format, out, now))
-        : await writeExport(iocs, opts.format, process.stdout, now);
+        ? await exportToFile(opts.output, (out) => writeExport(iocs, opts.format, out))
+        : await writeExport(iocs, opts.format, process.stdout);
       say(`exported ${count} IOC${count === 1 ? '' : 's'} with a score of ${opts.minScore} or more`);
     } finally {
       store.close();

@@ -92,7 +92,7 @@ export function sentinelSink(
         }
         sendable.push({
           item,
-          object: stixIndicator(item, { tlp: config.tlp, withdraw: config.withdraw, now: now() }),
+          object: stixIndicator(item, { tlp: config.tlp, withdraw: config.withdraw }),
         });
       }
       // Sentinel takes at most 100 objects per request, whatever batchSize allows.

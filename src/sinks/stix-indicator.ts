@@ -58,9 +58,8 @@ const TLP_MARKINGS: Record<string, string> = {
 
 export interface StixIndicatorOptions {
   tlp?: string | undefined;
-  /** Withdrawal: `revoke` marks it revoked, `expire` ends its validity at `now`. @default 'revoke' */
+  /** Withdrawal: `revoke` marks it revoked, `expire` ends its validity when it was withdrawn. @default 'revoke' */
   withdraw?: 'revoke' | 'expire' | undefined;
-  now: number;
 }
 
 /** What an indicator is built from: a sink's delivery, or an IOC of an export (always an upsert). */
@@ -86,13 +85,14 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * The STIX 2.1 indicator for one delivery. `modified` is the score version's time (never before
- * `created`), so re-sending the same version is byte-identical and a newer version is newer; a
- * withdrawal is stamped with the time it is sent, which is later than anything sent before.
+ * `created`), for a withdrawal too: re-sending a version is byte-identical, and since a newer version is
+ * always later (the store keeps version times rising), Sentinel, which keeps the newest `modified`, ends
+ * on the newest decision even when an older one is delivered late.
  */
 export function stixIndicator(item: StixIndicatorSource, options: StixIndicatorOptions) {
   const created = item.firstSeen;
   const withdrawn = item.action === 'withdraw';
-  const modified = Math.max(created, withdrawn ? Math.max(options.now, item.scoredAt) : item.scoredAt);
+  const modified = Math.max(created, item.scoredAt);
   const validUntil = withdrawn && options.withdraw === 'expire' ? modified : item.expiresAt;
   const summary = item.explanation.map((c) => `${c.factor}: ${c.input} (+${c.points})`).join('; ');
   return {

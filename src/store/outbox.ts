@@ -1,4 +1,5 @@
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, lt, notExists, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/sqlite-core';
 import type { Contribution } from '../scoring/index.js';
 import type { StoreDb } from './open.js';
 import { evidenceOf, provenanceOf, scoredIocColumns } from './provenance.js';
@@ -33,8 +34,27 @@ export interface DeliveryItem {
   scoredAt: number;
 }
 
-/** The oldest pending outbox rows of a sink, oldest first. */
+/**
+ * The oldest pending outbox rows of a sink, oldest first, at most one per IOC: the IOC's oldest. A sink may
+ * group a batch's actions by kind (CrowdStrike creates before it deletes), so two actions on one IOC in a
+ * batch could reach it in the wrong order and leave the older decision in force. The IOC's next action
+ * goes out in a later batch, once this one is settled.
+ */
 export function pendingDeliveries(db: StoreDb, sink: string, limit: number): DeliveryItem[] {
+  const earlier = alias(outbox, 'earlier');
+  const earlierSettled = alias(deliveries, 'earlier_settled');
+  const earlierPending = db
+    .select({ one: sql`1` })
+    .from(earlier)
+    .leftJoin(earlierSettled, eq(earlierSettled.outboxId, earlier.id))
+    .where(
+      and(
+        eq(earlier.iocId, outbox.iocId),
+        eq(earlier.sink, outbox.sink),
+        lt(earlier.id, outbox.id),
+        isNull(earlierSettled.outboxId),
+      ),
+    );
   const rows = db
     .select({
       outboxId: outbox.id,
@@ -47,7 +67,7 @@ export function pendingDeliveries(db: StoreDb, sink: string, limit: number): Del
     .innerJoin(iocs, eq(iocs.id, outbox.iocId))
     .innerJoin(scores, and(eq(scores.iocId, outbox.iocId), eq(scores.version, outbox.scoreVersion)))
     .leftJoin(deliveries, eq(deliveries.outboxId, outbox.id))
-    .where(and(eq(outbox.sink, sink), isNull(deliveries.outboxId)))
+    .where(and(eq(outbox.sink, sink), isNull(deliveries.outboxId), notExists(earlierPending)))
     .orderBy(asc(outbox.id))
     .limit(limit)
     .all();

@@ -132,6 +132,9 @@ export function recordScore(
       latest.explanation === explanation &&
       latest.modelVersion === result.modelVersion;
     const version = unchanged ? latest.version : (latest?.version ?? 0) + 1;
+    // Sinks that keep the newest by time (Sentinel's `modified`) must see versions in order, even when the
+    // worker that records this one has a clock behind the one that recorded the last.
+    const computedAt = Math.max(now, (latest?.computedAt ?? 0) + 1);
     if (!unchanged) {
       prepared.insertScore.run({
         iocId,
@@ -142,7 +145,7 @@ export function recordScore(
         expiresAt: result.expiresAt,
         modelVersion: result.modelVersion,
         explanation,
-        computedAt: now,
+        computedAt,
         cycleId,
       });
     }

@@ -19,7 +19,7 @@ function outboxRows(s: Store) {
   return s.sqlite.prepare('select sink, action, score_version as v from outbox order by id').all();
 }
 
-function scoreAs(s: Store, key: string, reliability: number) {
+function scoreAs(s: Store, key: string, reliability: number, at = 1) {
   const ioc = findIoc(s.db, key)!;
   return recordScore(
     s.db,
@@ -27,7 +27,7 @@ function scoreAs(s: Store, key: string, reliability: number) {
     computeScore({ sightings: [{ source: 'feed', reliability }] }, SOURCE_ONLY),
     sinks,
     'c1',
-    1,
+    at,
   );
 }
 
@@ -67,6 +67,21 @@ describe('recording a score', () => {
       { version: 2, score: 95 },
       { version: 3, score: 50 },
       { version: 4, score: 40 },
+    ]);
+  });
+
+  test("a version's time is never before the one it replaces, whatever the recording worker's clock says", () => {
+    store = tempStore();
+    seed(store, [sighting('ipv4', '91.92.109.43', 'feed')]);
+    scoreAs(store, 'ipv4:91.92.109.43', 80, 5_000);
+    scoreAs(store, 'ipv4:91.92.109.43', 40, 2_000);
+    scoreAs(store, 'ipv4:91.92.109.43', 90, 9_000);
+    expect(
+      store.sqlite.prepare('select version, computed_at as at from scores order by version').all(),
+    ).toEqual([
+      { version: 1, at: 5_000 },
+      { version: 2, at: 5_001 },
+      { version: 3, at: 9_000 },
     ]);
   });
 });

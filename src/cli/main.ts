@@ -33,6 +33,7 @@ import { IOC_TYPES } from '../ioc/index.js';
 import { iocWorkflowId } from '../ioc/identity.js';
 import {
   findCycle,
+  findIoc,
   highConfidenceIocs,
   iocDetails,
   openStore,
@@ -47,10 +48,11 @@ import { normalizeLines, openInput, parseLines } from './inspect.js';
 import { loadConfiguredAllowlists, openRuntime } from './runtime.js';
 import { SAVED_FORMATS, type SavedFormat } from '../sources/index.js';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { untilSignalled } from './signals.js';
 
 /** Exit codes scripts can rely on. */
-export const EXIT = { ok: 0, failure: 1, usage: 2, busy: 3, notFound: 4 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, busy: 3, notFound: 4, degraded: 5, stopped: 130 } as const;
 
 class UsageError extends Error {}
 class NotFoundError extends Error {}
@@ -65,8 +67,9 @@ const program = new Command()
   .addHelpText(
     'after',
     '\nExit codes: 0 ok, 1 failure, 2 bad usage or configuration, 3 a cycle is already running, ' +
-      '4 not found (IOC, schedule, running cycle).\n' +
-      'Environment: IOCFLOW_CONFIG (config file), TEMPORAL_ADDRESS, IOCFLOW_LOG_LEVEL (Temporal SDK logs, default warn).',
+      '4 not found (IOC, schedule, running cycle), 5 the cycle ran but a source or sink failed (run-once), ' +
+      '130 stopped by a signal before the cycle finished (run-once).\n' +
+      'Environment: IOCFLOW_CONFIG (config file), TEMPORAL_ADDRESS, IOCFLOW_LOG_LEVEL (overrides logging.level).',
   );
 
 const configOption = () =>
@@ -106,32 +109,30 @@ program
   )
   .addOption(configOption())
   .action(async (opts: { config?: string }) => {
+    const stopping = untilSignalled(say);
     const runtime = await openRuntime(opts.config);
     installLogging(runtime);
     say(`config ${runtime.file}`);
     const temporal = await ensureTemporal(runtime.config, { say });
+    const close = async () => {
+      await temporal.close();
+      runtime.close();
+    };
+    if (stopping.fired) return stopBeforeWork(close);
     const worker = await startWorker({ ...runtime, address: temporal.address });
-    const stopping = untilSignalled(say);
-    await runUntilStopped(
-      worker,
-      stopping,
-      async () => {
-        await temporal.close();
-        runtime.close();
-      },
-      async () => {
-        say(
-          `schedule ${runtime.config.schedule.id}: ${await applySchedule(temporal.client, runtime.config)} (every ${runtime.config.schedule.every})`,
-        );
-        const handle = await startOrAttach(temporal.client, runtime.config);
-        say(`cycle ${handle.workflowId}: ${webUiLink(runtime.config, handle.workflowId)}`);
-        // Ctrl-C while the cycle runs stops the worker; the cycle itself resumes on the next start.
-        const report = await Promise.race([handle.result(), stopping.then(() => undefined)]);
-        if (!report) return;
-        process.stdout.write(formatCycleReport(report) + '\n');
-        say(`Web UI: ${runtime.config.temporal.webUiUrl} — worker running; Ctrl-C stops it`);
-      },
-    );
+    await runUntilStopped(worker, stopping, close, async () => {
+      if (stopping.fired) return;
+      say(
+        `schedule ${runtime.config.schedule.id}: ${await applySchedule(temporal.client, runtime.config)} (every ${runtime.config.schedule.every})`,
+      );
+      const handle = await startOrAttach(temporal.client, runtime.config);
+      say(`cycle ${handle.workflowId}: ${webUiLink(runtime.config, handle.workflowId)}`);
+      // Ctrl-C while the cycle runs stops the worker; the cycle itself resumes on the next start.
+      const report = await Promise.race([handle.result(), stopping.then(() => undefined)]);
+      if (!report) return;
+      process.stdout.write(formatCycleReport(report) + '\n');
+      say(`Web UI: ${runtime.config.temporal.webUiUrl} — worker running; Ctrl-C stops it`);
+    });
   });
 
 program
@@ -140,9 +141,15 @@ program
   .addOption(configOption())
   .option('--apply-schedule', 'create or update the cycle schedule before polling (idempotent)')
   .action(async (opts: { config?: string; applySchedule?: boolean }) => {
+    const stopping = untilSignalled(say);
     const runtime = await openRuntime(opts.config);
     const log = installLogging(runtime);
     const temporal = await ensureTemporal(runtime.config, { say, startDevServer: false });
+    const close = async () => {
+      await temporal.close();
+      runtime.close();
+    };
+    if (stopping.fired) return stopBeforeWork(close);
     const worker = await startWorker({ ...runtime, address: temporal.address });
     if (opts.applySchedule) {
       say(`schedule ${runtime.config.schedule.id}: ${await applySchedule(temporal.client, runtime.config)}`);
@@ -158,10 +165,7 @@ program
       },
       'worker polling',
     );
-    await runUntilStopped(worker, untilSignalled(say), async () => {
-      await temporal.close();
-      runtime.close();
-    });
+    await runUntilStopped(worker, stopping, close);
   });
 
 program
@@ -173,6 +177,7 @@ program
   )
   .addOption(configOption())
   .action(async (opts: { config?: string }) => {
+    const stopping = untilSignalled(say);
     const runtime = await openRuntime(opts.config);
     installLogging(runtime);
     const temporal = await ensureTemporal(runtime.config, { say });
@@ -181,14 +186,30 @@ program
       // Refuse before the in-process worker starts: it would otherwise take over the running cycle's tasks.
       const running = await runningCycle(temporal.client, runtime.config);
       if (running) throw new CycleAlreadyRunningError(running);
+      if (stopping.fired) return void (process.exitCode = EXIT.stopped);
       worker = await startWorker({ ...runtime, address: temporal.address });
       const handle = await startCycleNow(temporal.client, runtime.config);
       say(`cycle ${handle.workflowId}: ${webUiLink(runtime.config, handle.workflowId)}`);
       const display = cycleProgressDisplay(handle.workflowId);
-      const report = await followCycle(temporal.client, handle.workflowId, (p) => display.update(p)).finally(
-        () => display.stop(),
-      );
+      const report = await Promise.race([
+        followCycle(temporal.client, handle.workflowId, (p) => display.update(p)),
+        stopping.then(() => undefined),
+      ]).finally(() => display.stop());
+      if (!report) {
+        say(`cycle ${handle.workflowId} goes on in Temporal and resumes when a worker polls again`);
+        process.exitCode = EXIT.stopped;
+        return;
+      }
       process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      // A cron job's `run-once || alert` must hear of a feed or a sink that failed, not only of a crash.
+      const failed = [
+        ...report.sources.filter((r) => r.status === 'failed').map((r) => `source ${r.source}`),
+        ...report.sinks.filter((r) => r.error !== undefined).map((r) => `sink ${r.sink}`),
+      ];
+      if (failed.length > 0) {
+        say(`the cycle finished, but ${failed.join(', ')} failed (see the statistics)`);
+        process.exitCode = EXIT.degraded;
+      }
     } finally {
       await worker?.stop();
       await temporal.close();
@@ -524,8 +545,21 @@ program
     ),
   )
   .action(async (ioc: string, opts: { config?: string; wait?: boolean; json?: boolean }) => {
-    indicatorFrom(ioc); // a typo is a usage error, whether or not the server is up
+    const indicator = indicatorFrom(ioc); // a typo is a usage error, whether or not the server is up
     await withClient(opts.config, async (client, config) => {
+      // Scoring needs the IOC's sightings: a workflow started for an IOC no source delivered would only
+      // fail. A store that is not on this machine (the worker runs elsewhere) cannot be asked.
+      if (existsSync(config.store.path)) {
+        const store = openStore(config.store.path);
+        try {
+          if (!findIoc(store.db, indicator.key))
+            throw new NotFoundError(
+              `${indicator.key} is not in the store (${config.store.path}): it is enriched once a source delivers it`,
+            );
+        } finally {
+          store.close();
+        }
+      }
       const { workflowId, key } = await reenrichIoc(client, config, ioc);
       say(`${key}: ${webUiLink(config, workflowId)}`);
       if (opts.wait) {
@@ -665,6 +699,12 @@ async function startOrAttach(client: Client, config: Config) {
  * Keeps a worker running until a signal (graceful: in-flight tasks finish) or until it stops on its own
  * (a crash, rethrown), running `meanwhile` alongside; either way `close` runs once the worker is down.
  */
+/** A stop asked for while the process was starting: close what was opened, start nothing more. */
+async function stopBeforeWork(close: () => Promise<void>): Promise<void> {
+  await close();
+  say('stopped');
+}
+
 async function runUntilStopped(
   worker: RunningWorker,
   signalled: Promise<void>,

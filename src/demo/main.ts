@@ -58,6 +58,7 @@ async function main(once: boolean): Promise<void> {
     const temporal = await ensureTemporal(config, { say });
     const worker = await startWorker({ ...runtime, address: temporal.address });
     try {
+      if (stopping.fired) return;
       if (!once) {
         say(
           `schedule ${config.schedule.id}: ${await applySchedule(temporal.client, config)} (every ${config.schedule.every})`,

@@ -82,6 +82,10 @@ export function installSdkLogger(options: SdkLoggingOptions = {}): void {
   route = new SdkLogRoute(logger, logger);
   route.use(logger, sdkLevel);
   Runtime.install({
+    // iocflow's commands own SIGINT and SIGTERM (src/cli/signals.ts) and stop their workers with the grace
+    // time. The runtime's own handler would also catch a signal that arrives before any worker exists, and
+    // then shut down every worker created after it at once: a process that neither works nor exits.
+    shutdownSignals: [],
     logger: route,
     telemetryOptions: {
       logging: { forward: {}, filter: { core: SDK_LEVEL[sdkLevel], other: 'ERROR' } },

@@ -2,16 +2,17 @@ import { Client, Connection } from '@temporalio/client';
 import { randomInt, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { stringify } from 'yaml';
 import type { CycleSummary } from '../../src/cli/cycles.js';
-import { findCycle } from '../../src/store/index.js';
+import { findCycle, openStore } from '../../src/store/index.js';
 import type { ScheduleSummary } from '../../src/temporal/schedule.js';
 import { startCycleNow } from '../../src/temporal/cycles.js';
 import { startFileFake, type FileFake } from '../fakes/files.js';
 import { startPipeline, type Pipeline } from '../support/pipeline.js';
+import { seed, sighting } from '../support/store.js';
 import { iocflow } from './run.js';
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
@@ -102,6 +103,35 @@ describe('cycles and run-once against a real cycle', () => {
     expect(table.stdout).toMatch(/^CYCLE\s+STATUS\s+STARTED/);
     expect(table.stdout).toContain(`${report.cycleId}  finished`);
     expect(table.stdout).toContain('out 2');
+  }, 120_000);
+
+  test('run-once exits 5 when the cycle finished but a source failed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iocflow-cli-'));
+    const id = randomUUID().slice(0, 8);
+    const failing = join(dir, 'config.yaml');
+    writeFileSync(
+      failing,
+      stringify({
+        temporal: { taskQueue: `run-once-${id}` },
+        store: { path: 'iocflow.db' },
+        schedule: { id: `run-once-${id}` },
+        sources: {
+          gone: { type: 'plain', path: 'no-such-feed.txt' },
+          fine: { type: 'plain', url: `${feed.url}/feed.txt` },
+        },
+        sinks: { out: { type: 'file', path: 'out.jsonl' } },
+      }),
+    );
+    const result = await iocflow(['run-once', '-c', failing], { env: env() });
+    expect(result.code).toBe(5);
+    expect(result.stderr).toContain('the cycle finished, but source gone failed');
+    const report = JSON.parse(result.stdout) as { sources: { source: string; status: string }[] };
+    expect(report.sources).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ source: 'gone', status: 'failed' }),
+        expect.objectContaining({ source: 'fine', status: 'ok' }),
+      ]),
+    );
   }, 120_000);
 
   test('cycles --watch exits 4 when no cycle is running', async () => {
@@ -243,8 +273,14 @@ describe('schedule and reenrich against the dev server', () => {
     expect(badDate.stderr).toContain('ISO 8601');
   }, 120_000);
 
-  test('reenrich --json names the IOC and its workflow; a defanged IOC is fine', async () => {
+  test('reenrich --json names the IOC and its workflow; a defanged IOC is fine; one not in the store is exit 4', async () => {
     const ip = `91.92.${randomInt(1, 254)}.${randomInt(1, 254)}`;
+    const store = openStore(join(dirname(file), 'iocflow.db'));
+    seed(store, [sighting('ipv4', ip, 'feed')]);
+    store.close();
+    const unknown = await cli('reenrich', '203.0.113.250');
+    expect(unknown.code).toBe(4);
+    expect(unknown.stderr).toContain('ipv4:203.0.113.250 is not in the store');
     const result = await cli('reenrich', ip.replace(/\./g, '[.]'), '--json');
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ key: `ipv4:${ip}`, workflowId: `ioc:ipv4:${ip}` });

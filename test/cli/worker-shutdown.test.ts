@@ -109,4 +109,44 @@ describe('iocflow worker', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
+
+  test('dev: a SIGTERM while it is still starting stops it at once, before any worker, schedule or cycle', async () => {
+    const address = inject('temporalAddress');
+    const dir = mkdtempSync(join(tmpdir(), 'iocflow-dev-'));
+    const id = randomUUID().slice(0, 8);
+    writeFileSync(
+      join(dir, 'config.yaml'),
+      stringify({
+        temporal: { taskQueue: `startup-${id}` },
+        store: { path: 'iocflow.db' },
+        schedule: { id: `startup-${id}` },
+        sources: {},
+        sinks: {},
+      }),
+    );
+    const child = spawn(process.execPath, [BIN, 'dev', '-c', join(dir, 'config.yaml')], {
+      env: { ...process.env, TEMPORAL_ADDRESS: address, IOCFLOW_CONFIG: '', IOCFLOW_LOG_LEVEL: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    try {
+      // Printed once the config is loaded and logging installed, before the Temporal connection.
+      await waitFor('the config line', () => (stderr.includes('iocflow: config ') ? true : undefined));
+      child.kill('SIGTERM');
+      const [code, signal] = await exited;
+      expect({ code, signal }).toEqual({ code: 0, signal: null });
+      expect(stderr).toContain('iocflow: stopped');
+      expect(stderr).not.toContain('cycle startup-');
+      connection ??= await Connection.connect({ address });
+      const client = new Client({ connection });
+      await expect(client.schedule.getHandle(`startup-${id}`).describe()).rejects.toThrow();
+      const cycles = [];
+      for await (const w of client.workflow.list({ query: `TaskQueue = 'startup-${id}'` })) cycles.push(w);
+      expect(cycles).toEqual([]);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
 });

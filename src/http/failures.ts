@@ -71,7 +71,7 @@ export function failureFor(
   const status = response.statusCode;
   const where = `${site.service} answered ${status} for ${redactUrl(response.url)}`;
   if (status === 429) {
-    const retryAfterMs = parseRetryAfter(response.headers['retry-after'], now);
+    const retryAfterMs = retryHintMs(response.headers, now);
     return new RateLimitedError(
       `${where}: rate limited${retryAfterMs !== undefined ? `, retry after ${Math.ceil(retryAfterMs / 1000)}s` : ''}`,
       status,
@@ -102,6 +102,29 @@ export function transportFailure(site: CallSite, err: unknown): HttpFailure {
     return new UnavailableError(`${site.service}: TLS ${certificate.what} (${code})${fix}`);
   }
   return new UnavailableError(`${site.service} unreachable (${code ?? name})`);
+}
+
+/**
+ * How long a 429 asks the caller to wait, from the first hint it carries: the standard `Retry-After`,
+ * else MISP's `X-Rate-Limit-Reset` (seconds until its window resets, vendor-apis.md §1.6), else
+ * CrowdStrike's `X-Ratelimit-Retryafter` (the epoch second to retry at, §9.8). AbuseIPDB's
+ * `X-RateLimit-Reset` (no hyphen in "RateLimit") is an epoch, not a delay; it comes with `Retry-After`.
+ */
+export function retryHintMs(
+  headers: Record<string, string | string[] | undefined>,
+  now = Date.now(),
+): number | undefined {
+  const retryAfter = parseRetryAfter(headers['retry-after'], now);
+  if (retryAfter !== undefined) return retryAfter;
+  const reset = wholeSeconds(headers['x-rate-limit-reset']);
+  if (reset !== undefined) return reset * 1000;
+  const at = wholeSeconds(headers['x-ratelimit-retryafter']);
+  return at === undefined ? undefined : Math.max(0, at * 1000 - now);
+}
+
+function wholeSeconds(value: string | string[] | undefined): number | undefined {
+  const text = (Array.isArray(value) ? value[0] : value)?.trim();
+  return text && /^\d+$/.test(text) ? Number(text) : undefined;
 }
 
 /** `Retry-After` as delay-seconds or an HTTP date; undefined when absent or unreadable. */

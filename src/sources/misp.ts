@@ -13,28 +13,36 @@ type MispConfig = SourceConfigOf<'misp'>;
 
 /**
  * MISP's REST search (`POST /attributes/restSearch` or `/events/restSearch`), paged with `limit`/`page`
- * until a short page, incremental with `timestamp` = the newest attribute timestamp of the last complete
- * pull. MISP's `timestamp` filter includes that second, so the boundary attributes come again: harmless,
- * sightings are idempotent, and nothing edited within the same second is lost. The cursor is the next page,
- * the newest timestamp so far and the `timestamp` filter the pull started with.
+ * until a short page, incremental on one of MISP's time filters:
+ * - by default `timestamp` (last modification) = the newest attribute timestamp of the last complete pull;
+ * - with `publishedOnly`, `publish_timestamp` = the newest event publish time of the last complete pull
+ *   (an event's, or in the attributes scope the `publish_timestamp` of each attribute's `Event`). Publishing
+ *   leaves attribute timestamps alone, so a draft published after the `timestamp` watermark passed its
+ *   attributes would never come under `timestamp`.
+ * Both filters include their second, so the boundary records come again: harmless, sightings are
+ * idempotent, and nothing changed within the same second is lost. The two times do not compare, so the
+ * stored watermark says which it is (see `readWatermark`) and a toggled `publishedOnly` starts again from
+ * the first-pull reach `since`. The cursor is the next page, the newest time so far and the filter (name
+ * and value) the pull started with.
  */
 export function mispSource(name: string, config: MispConfig): Source {
   const settings = settingsOf(name, 'MISP', config, 'apiKey');
   const base = config.url.replace(/\/+$/, '');
+  const filter: MispFilter = config.publishedOnly ? 'publish_timestamp' : 'timestamp';
   return {
     name,
     config,
     pull(context: SourceContext): SourcePull {
-      const resumed = readCursor(mispCursor, context.resumeFrom);
-      const state = { newest: resumed?.newest ?? context.memory.watermark, truncated: false };
+      const cursor = readCursor(mispCursor, context.resumeFrom);
+      const resumed = cursor?.filter === filter ? cursor : undefined;
+      const watermark = readWatermark(context.memory.watermark, filter);
+      const state = { newest: resumed?.newest ?? watermark, truncated: false };
       return {
         pages: (async function* () {
           // A resumed pull asks the same question: a relative first-pull reach recomputed later could shift
           // the page boundaries under the page number it resumes at.
           const since =
-            resumed?.since ??
-            context.memory.watermark ??
-            String(Math.floor((Date.now() - durationMs(config.since)) / 1000));
+            resumed?.since ?? watermark ?? String(Math.floor((Date.now() - durationMs(config.since)) / 1000));
           for (let page = resumed?.page ?? 1; ; page++) {
             const opened = await openResponse(context, settings, {
               url: `${base}/${config.scope}/restSearch`,
@@ -44,7 +52,7 @@ export function mispSource(name: string, config: MispConfig): Source {
                 returnFormat: 'json',
                 limit: settings.pageSize,
                 page,
-                timestamp: since,
+                [filter]: since,
                 ...(config.toIdsOnly ? { to_ids: 1 } : {}),
                 ...(config.publishedOnly ? { published: true } : {}),
                 ...(config.filterTags ? { tags: config.filterTags } : {}),
@@ -54,28 +62,59 @@ export function mispSource(name: string, config: MispConfig): Source {
             if (opened.status === 'unchanged') return;
             const { page: built, records } = await readSearchPage(settings, opened.body, config.scope, page, {
               toIdsOnly: config.toIdsOnly,
+              watermark: filter,
               state,
             });
-            yield built.take(writeCursor({ page: page + 1, newest: state.newest, since }));
+            yield built.take(writeCursor({ page: page + 1, newest: state.newest, since, filter }));
             if (records < settings.pageSize) return;
           }
         })(),
         // A page that broke off may have hidden older attributes: keep the watermark, the next pull overlaps.
-        memory: () => (state.truncated ? context.memory : { ...context.memory, watermark: state.newest }),
+        memory: () =>
+          state.truncated
+            ? context.memory
+            : { ...context.memory, watermark: storedWatermark(state.newest, filter) },
       };
     },
   };
+}
+
+/** The restSearch time filter a pull is incremental on; the watermark is a value of it. */
+type MispFilter = 'timestamp' | 'publish_timestamp';
+
+const PUBLISHED_WATERMARK = /^publish_timestamp:(\d+)$/;
+
+/**
+ * The stored watermark's time for `filter`, or undefined when it holds the other filter's time. A
+ * `timestamp` watermark is plain epoch seconds (as it always was); a `publish_timestamp` one is prefixed.
+ */
+function readWatermark(stored: string | undefined, filter: MispFilter): string | undefined {
+  if (stored === undefined) return undefined;
+  if (filter === 'timestamp') return /^\d+$/.test(stored) ? stored : undefined;
+  return PUBLISHED_WATERMARK.exec(stored)?.[1];
+}
+
+function storedWatermark(newest: string | undefined, filter: MispFilter): string | undefined {
+  if (newest === undefined || filter === 'timestamp') return newest;
+  return `publish_timestamp:${newest}`;
 }
 
 const mispCursor = z.object({
   page: z.number().int().min(1),
   newest: z.string().optional(),
   since: z.string().optional(),
+  // Cursors written before the publishedOnly filter existed were all `timestamp` ones.
+  filter: z.enum(['timestamp', 'publish_timestamp']).default('timestamp'),
 });
 
 export interface MispReadOptions {
   toIdsOnly: boolean;
-  /** The newest attribute timestamp seen (epoch seconds as a string), moved forward as attributes pass. */
+  /**
+   * Which time `state.newest` tracks: attribute `timestamp`s, or the `publish_timestamp` of their events.
+   * @default 'timestamp'
+   */
+  watermark?: MispFilter;
+  /** The newest time seen (epoch seconds as a string), moved forward as records pass. */
   state: { newest: string | undefined; truncated: boolean };
 }
 
@@ -100,7 +139,7 @@ async function readSearchPage(
     }
     records++;
     if (scope === 'attributes') {
-      addAttribute(page, item.value, position, [], undefined, options);
+      addAttribute(page, item.value, position, undefined, options);
     } else {
       const wrapped = z.object({ Event: z.unknown() }).safeParse(item.value);
       if (!wrapped.success) page.error(position, 'not an {"Event": …} record');
@@ -123,13 +162,20 @@ const mispAttribute = z.object({
   deleted: flag.optional(),
   timestamp: timestamp.optional(),
   event_id: z.string().optional(),
-  Event: z.object({ id: z.string().optional(), uuid: z.string().optional() }).optional(),
+  Event: z
+    .object({
+      id: z.string().optional(),
+      uuid: z.string().optional(),
+      publish_timestamp: timestamp.optional(),
+    })
+    .optional(),
   Tag: tagList,
 });
 
 const mispEvent = z.object({
   id: z.string().optional(),
   uuid: z.string().optional(),
+  publish_timestamp: timestamp.optional(),
   Tag: tagList,
   Galaxy: z
     .array(z.object({ GalaxyCluster: z.array(z.object({ tag_name: z.string().optional() })).optional() }))
@@ -156,30 +202,35 @@ export function addEvent(
     return false;
   }
   const event = parsed.data;
+  if (options.watermark === 'publish_timestamp')
+    options.state.newest = laterOf(options.state.newest, event.publish_timestamp, Number);
   const eventTags = [
     ...(event.Tag ?? []).map((t) => t.name),
     ...(event.Galaxy ?? []).flatMap((g) =>
       (g.GalaxyCluster ?? []).flatMap((c) => (c.tag_name ? [c.tag_name] : [])),
     ),
   ];
-  const ref = event.uuid ?? event.id;
+  const from = { tags: eventTags, ref: event.uuid ?? event.id };
   (event.Attribute ?? []).forEach((a, i) =>
-    addAttribute(page, a, `${position} attribute ${i + 1}`, eventTags, ref, options),
+    addAttribute(page, a, `${position} attribute ${i + 1}`, from, options),
   );
   (event.Object ?? []).forEach((o, j) =>
     (o.Attribute ?? []).forEach((a, i) =>
-      addAttribute(page, a, `${position} object ${j + 1} attribute ${i + 1}`, eventTags, ref, options),
+      addAttribute(page, a, `${position} object ${j + 1} attribute ${i + 1}`, from, options),
     ),
   );
   return true;
 }
 
+/**
+ * One attribute: of the event `from` (events scope), or of the `Event` it carries (attributes scope, where
+ * `from` is undefined).
+ */
 function addAttribute(
   page: PageBuilder,
   raw: unknown,
   position: string,
-  eventTags: string[],
-  eventRef: string | undefined,
+  from: { tags: string[]; ref: string | undefined } | undefined,
   options: MispReadOptions,
 ): void {
   const parsed = mispAttribute.safeParse(raw);
@@ -188,13 +239,16 @@ function addAttribute(
     return;
   }
   const a = parsed.data;
-  options.state.newest = laterOf(options.state.newest, a.timestamp, Number);
+  if ((options.watermark ?? 'timestamp') === 'timestamp')
+    options.state.newest = laterOf(options.state.newest, a.timestamp, Number);
+  else if (!from) options.state.newest = laterOf(options.state.newest, a.Event?.publish_timestamp, Number);
+  const eventTags = from?.tags ?? [];
   if (a.deleted) return page.skip('deleted');
   if (options.toIdsOnly && a.to_ids === false) return page.skip('not_to_ids');
   if (hasBadUtf8(a.value)) return page.error(position, 'value is not valid UTF-8');
   const tags = [...new Set([...eventTags, ...(a.Tag ?? []).map((t) => t.name)])];
   const confidence = confidenceOfTags((a.Tag ?? []).map((t) => t.name)) ?? confidenceOfTags(eventTags);
-  const ref = eventRef ?? a.Event?.uuid ?? a.Event?.id ?? a.event_id;
+  const ref = from?.ref ?? a.Event?.uuid ?? a.Event?.id ?? a.event_id;
   page.entry({
     value: a.value,
     typeHint: a.type,

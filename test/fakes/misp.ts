@@ -4,9 +4,11 @@ import { startFakeServer, sendJson, text, type FakeServer } from './server.js';
 import { applyFaults, sendBody, type Faults } from './faults.js';
 
 // A MISP instance as vendor-apis.md §1 describes it: restSearch for attributes and events (auth by the raw
-// key in `Authorization`, 403 with MISP's envelope otherwise; `limit` + 1-based `page`; `timestamp` as
-// epoch, relative or range; `to_ids`; `tags` with `!`; `type`; `published`; `includeEventTags`), ids and
-// timestamps as JSON strings, `X-Result-Count`; and the same events as a static MISP feed under /feed/.
+// key in `Authorization`, 403 with MISP's envelope otherwise; `limit` + 1-based `page`; `timestamp`,
+// `publish_timestamp` and (attributes) `event_timestamp` as epoch, relative or range; `to_ids`; `tags`
+// with `!`; `type`; `published`; `deleted`; `includeEventTags`), ids and timestamps as JSON strings,
+// `X-Result-Count`, an optional per-key rate limit (§1.6); and the same events as a static MISP feed
+// under /feed/.
 
 export interface FakeAttribute {
   uuid: string;
@@ -42,7 +44,10 @@ export interface FakeEvent {
   uuid: string;
   info: string;
   timestamp: number;
+  /** @default true */
   published?: boolean;
+  /** When it was last published; publishing does not touch `timestamp`. @default timestamp, 0 if unpublished */
+  publish_timestamp?: number;
   Tag?: { name: string }[];
   Attribute: FakeAttribute[];
   Object?: FakeObject[];
@@ -55,6 +60,16 @@ export interface FakeSighting {
   type: '0' | '1' | '2';
   source: string;
   date_sighting: number;
+}
+
+/**
+ * MISP's rate limit (RateLimitComponent): restSearch calls per key in a fixed window that opens with the
+ * first call (a Redis counter with a TTL). A new object starts with fresh counters.
+ */
+export interface MispRateLimit {
+  requests: number;
+  /** @default 900 */
+  windowSeconds?: number;
 }
 
 export interface MispFake extends FakeServer {
@@ -75,12 +90,18 @@ export interface MispFake extends FakeServer {
   feedFiles: Map<string, string | null>;
   /** The object with this uuid, and its event. */
   object(uuid: string): { object: FakeObject; event: FakeEvent } | undefined;
+  /** Limit restSearch per key (off when undefined); switch it between calls. */
+  rateLimit: MispRateLimit | undefined;
 }
 
 const AUTH_FAILED =
   'Authentication failed. Please make sure you pass the API key of an API enabled user along in the Authorization header.';
 
-export async function startMispFake(options: { apiKey: string; events: FakeEvent[] }): Promise<MispFake> {
+export async function startMispFake(options: {
+  apiKey: string;
+  events: FakeEvent[];
+  rateLimit?: MispRateLimit;
+}): Promise<MispFake> {
   const faults: Faults = {};
   const rawNext: string[] = [];
   const feedFiles = new Map<string, string | null>();
@@ -88,6 +109,36 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
   const sightings: FakeSighting[] = [];
   const refuseTags = new Set<string>();
   let objectCount = 0;
+  const windows = new WeakMap<MispRateLimit, Map<string, { count: number; endsAt: number }>>();
+  /**
+   * Counts a restSearch call against the key's window, as MISP does before searching: the X-Rate-Limit-*
+   * headers to send (none when no limit is on) and whether the call may go ahead.
+   */
+  const countSearch = (
+    key: string,
+    now = Date.now(),
+  ): { allowed: boolean; headers: Record<string, string> } => {
+    const limit = fake.rateLimit;
+    if (!limit) return { allowed: true, headers: {} };
+    const perKey = windows.get(limit) ?? new Map<string, { count: number; endsAt: number }>();
+    windows.set(limit, perKey);
+    let window = perKey.get(key);
+    if (!window || window.endsAt <= now) {
+      window = { count: 0, endsAt: now + (limit.windowSeconds ?? 900) * 1000 };
+      perKey.set(key, window);
+    }
+    const allowed = window.count < limit.requests;
+    if (allowed) window.count++;
+    return {
+      allowed,
+      headers: {
+        'x-rate-limit-limit': String(limit.requests),
+        'x-rate-limit-remaining': String(limit.requests - window.count),
+        // Redis's TTL in whole seconds: never 0 while the window is still open.
+        'x-rate-limit-reset': String(Math.ceil((window.endsAt - now) / 1000)),
+      },
+    };
+  };
   const allAttributes = () =>
     events.flatMap((e) => [...e.Attribute, ...(e.Object ?? []).flatMap((o) => o.Attribute)]);
   const attribute = (uuid: string) => allAttributes().find((a) => a.uuid === uuid);
@@ -118,8 +169,17 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
     }
     if (objectCall) return handleObject(objectCall[1]!, decodeURIComponent(objectCall[2]!), req.body, res);
     if (feedback.includes(req.path)) return handleFeedback(req.path, req.body, res);
+    const limited = countSearch(String(req.headers.authorization));
+    if (!limited.allowed) {
+      res.writeHead(429, { 'content-type': 'application/json', ...limited.headers });
+      res.end(
+        JSON.stringify({ name: 'Rate limit exceeded.', message: 'Rate limit exceeded.', url: req.path }),
+      );
+      return;
+    }
     const raw = rawNext.shift();
-    if (raw !== undefined) return sendBody(res, faults, 200, raw, { 'content-type': 'application/json' });
+    if (raw !== undefined)
+      return sendBody(res, faults, 200, raw, { 'content-type': 'application/json', ...limited.headers });
     let filters: Record<string, unknown>;
     try {
       const parsed = JSON.parse(req.body || '{}') as Record<string, unknown>;
@@ -130,7 +190,10 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
     const limit = Number(filters.limit ?? 0);
     const page = Number(filters.page ?? 1);
     const slice = <T>(all: T[]) => (limit > 0 ? all.slice((page - 1) * limit, page * limit) : all);
-    const since = timestampFilter(filters.timestamp);
+    const modified = timestampFilter(filters.timestamp);
+    const publishedIn = timestampFilter(filters.publish_timestamp);
+    const eventModified = timestampFilter(filters.event_timestamp);
+    const deletedOk = deletedFilter(filters.deleted);
     const toIds =
       filters.to_ids === undefined
         ? undefined
@@ -140,7 +203,8 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
       !tagFilter ||
       (tagFilter.filter((t) => !t.startsWith('!')).every((t) => tags.includes(t)) &&
         !tagFilter.filter((t) => t.startsWith('!')).some((t) => tags.includes(t.slice(1))));
-    const inWindow = (ts: number) => ts >= since.from && ts <= since.to;
+    const inWindow = (ts: number, window: { from: number; to: number }) =>
+      ts >= window.from && ts <= window.to;
     const list = (v: unknown) =>
       v === undefined ? undefined : (Array.isArray(v) ? v : [v]).map((x) => String(x).toLowerCase());
     // MISP matches `value` against value1 and value2 of composite attributes, case-insensitively.
@@ -157,33 +221,44 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
     const uuidOk = (eventUuid: string, attributeUuid: string) =>
       !uuids || uuids.includes(eventUuid.toLowerCase()) || uuids.includes(attributeUuid.toLowerCase());
     const withSightings = filters.includeSightings === true || filters.includeSightings === 1;
+    const published =
+      filters.published === undefined ? undefined : [true, 1, '1'].includes(filters.published as never);
     const visible = events.filter(
-      (e) => filters.published === undefined || e.published === filters.published,
+      (e) =>
+        (published === undefined || isPublished(e) === published) &&
+        inWindow(publishTimestamp(e), publishedIn),
     );
+    const jsonOptions = { toIds, deletedOk };
 
     if (req.path === '/attributes/restSearch') {
-      const rows = visible.flatMap((e) =>
-        [...e.Attribute, ...(e.Object ?? []).filter((o) => !o.deleted).flatMap((o) => o.Attribute)]
-          .filter((a) => inWindow(a.timestamp) && (toIds === undefined || a.to_ids === toIds) && !a.deleted)
-          .filter((a) => filters.type === undefined || a.type === filters.type)
-          .filter((a) => valueOk(a.value) && uuidOk(e.uuid, a.uuid))
-          .filter((a) => tagsOk([...(e.Tag ?? []), ...(a.Tag ?? [])].map((t) => t.name)))
-          .map((a) => ({
-            ...attributeJson(a, e, idOf(e.uuid), filters.includeEventTags === true),
-            ...(withSightings ? { Sighting: sightingsJson(a.uuid) } : {}),
-          })),
-      );
+      const rows = visible
+        .filter((e) => inWindow(e.timestamp, eventModified))
+        .flatMap((e) =>
+          attributesOf(e)
+            .filter(({ attribute: a, deleted }) => deletedOk(deleted) && inWindow(a.timestamp, modified))
+            .map(({ attribute }) => attribute)
+            .filter((a) => toIds === undefined || a.to_ids === toIds)
+            .filter((a) => filters.type === undefined || a.type === filters.type)
+            .filter((a) => valueOk(a.value) && uuidOk(e.uuid, a.uuid))
+            .filter((a) => tagsOk([...(e.Tag ?? []), ...(a.Tag ?? [])].map((t) => t.name)))
+            .map((a) => ({
+              ...attributeJson(a, e, idOf(e.uuid), filters.includeEventTags === true),
+              ...(withSightings ? { Sighting: sightingsJson(a.uuid) } : {}),
+            })),
+        );
       return sendBody(res, faults, 200, JSON.stringify({ response: { Attribute: slice(rows) } }), {
         'content-type': 'application/json',
         'x-result-count': String(rows.length),
+        ...limited.headers,
       });
     }
     const rows = visible
-      .filter((e) => inWindow(e.timestamp) && tagsOk((e.Tag ?? []).map((t) => t.name)))
-      .map((e) => ({ Event: eventJson(e, idOf(e.uuid), toIds) }));
+      .filter((e) => inWindow(e.timestamp, modified) && tagsOk((e.Tag ?? []).map((t) => t.name)))
+      .map((e) => ({ Event: eventJson(e, idOf(e.uuid), jsonOptions) }));
     return sendBody(res, faults, 200, JSON.stringify({ response: slice(rows) }), {
       'content-type': 'application/json',
       'x-result-count': String(rows.length),
+      ...limited.headers,
     });
   });
 
@@ -409,7 +484,7 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
     sendBody(res, faults, 200, body, { 'content-type': 'application/json', etag });
   }
 
-  return {
+  const fake: MispFake = {
     ...server,
     events,
     faults,
@@ -419,7 +494,36 @@ export async function startMispFake(options: { apiKey: string; events: FakeEvent
     refuseTags,
     attribute,
     object: findObject,
+    rateLimit: options.rateLimit,
   };
+  return fake;
+}
+
+const isPublished = (e: FakeEvent) => e.published ?? true;
+const publishTimestamp = (e: FakeEvent) => e.publish_timestamp ?? (isPublished(e) ? e.timestamp : 0);
+
+/**
+ * Every attribute of an event, its own and its objects', with whether MISP counts it deleted: deleting an
+ * object deletes its attributes.
+ */
+function attributesOf(e: FakeEvent): { attribute: FakeAttribute; deleted: boolean }[] {
+  return [
+    ...e.Attribute.map((attribute) => ({ attribute, deleted: attribute.deleted ?? false })),
+    ...(e.Object ?? []).flatMap((o) =>
+      o.Attribute.map((attribute) => ({
+        attribute,
+        deleted: (o.deleted ?? false) || (attribute.deleted ?? false),
+      })),
+    ),
+  ];
+}
+
+/** MISP's `deleted` filter: live records only by default, `1` deleted ones only, `[0, 1]` both. */
+function deletedFilter(value: unknown): (deleted: boolean) => boolean {
+  const wanted = (Array.isArray(value) ? value : [value ?? 0]).map((v) =>
+    [true, 1, '1'].includes(v as never),
+  );
+  return (deleted) => wanted.includes(deleted);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -547,12 +651,13 @@ function timestampFilter(value: unknown, now = Math.floor(Date.now() / 1000)): {
 }
 
 function attributeJson(a: FakeAttribute, e: FakeEvent, eventId: string, withEventTags: boolean) {
+  const object = (e.Object ?? []).find((o) => o.Attribute.includes(a));
   return {
     id: String(
       Number(eventId) * 1000 + [...e.Attribute, ...(e.Object ?? []).flatMap((o) => o.Attribute)].indexOf(a),
     ),
     event_id: eventId,
-    object_id: (e.Object ?? []).find((o) => o.Attribute.includes(a))?.id ?? '0',
+    object_id: object?.id ?? '0',
     object_relation: a.object_relation ?? null,
     category: a.category ?? 'Network activity',
     type: a.type,
@@ -563,11 +668,19 @@ function attributeJson(a: FakeAttribute, e: FakeEvent, eventId: string, withEven
     distribution: '5',
     sharing_group_id: '0',
     comment: a.comment ?? '',
-    deleted: false,
+    deleted: (a.deleted ?? false) || (object?.deleted ?? false),
     disable_correlation: false,
     first_seen: null,
     last_seen: null,
-    Event: { org_id: '1', distribution: '3', id: eventId, info: e.info, orgc_id: '2', uuid: e.uuid },
+    Event: {
+      org_id: '1',
+      distribution: '3',
+      id: eventId,
+      info: e.info,
+      orgc_id: '2',
+      uuid: e.uuid,
+      publish_timestamp: String(publishTimestamp(e)),
+    },
     Tag: [...(withEventTags ? (e.Tag ?? []) : []), ...(a.Tag ?? [])].map((t, i) => ({
       id: String(i + 1),
       name: t.name,
@@ -576,8 +689,16 @@ function attributeJson(a: FakeAttribute, e: FakeEvent, eventId: string, withEven
   };
 }
 
-function eventJson(e: FakeEvent, id: string, toIds: boolean | undefined) {
-  const keep = (a: FakeAttribute) => toIds === undefined || a.to_ids === toIds;
+/** An event with the attributes the filters keep; an event's attributes carry no `Event` of their own. */
+function eventJson(
+  e: FakeEvent,
+  id: string,
+  filters: { toIds: boolean | undefined; deletedOk: (deleted: boolean) => boolean },
+) {
+  const keep = (a: FakeAttribute, objectDeleted = false) =>
+    (filters.toIds === undefined || a.to_ids === filters.toIds) &&
+    filters.deletedOk(objectDeleted || (a.deleted ?? false));
+  const json = (a: FakeAttribute) => ({ ...attributeJson(a, e, id, false), Event: undefined });
   return {
     id,
     orgc_id: '2',
@@ -585,15 +706,21 @@ function eventJson(e: FakeEvent, id: string, toIds: boolean | undefined) {
     date: '2026-01-01',
     threat_level_id: '3',
     info: e.info,
-    published: e.published ?? true,
+    published: isPublished(e),
     uuid: e.uuid,
     timestamp: String(e.timestamp),
+    publish_timestamp: String(publishTimestamp(e)),
     Tag: (e.Tag ?? []).map((t, i) => ({ id: String(i + 1), name: t.name, colour: '#ffffff' })),
-    Attribute: e.Attribute.filter(keep).map((a) => ({ ...attributeJson(a, e, id, false), Event: undefined })),
-    Object: (e.Object ?? []).map((o) => ({
-      name: o.name,
-      Attribute: o.Attribute.filter(keep).map((a) => attributeJson(a, e, id, false)),
-    })),
+    Attribute: e.Attribute.filter((a) => keep(a)).map(json),
+    // Deleting an object deletes its attributes: it shows when the `deleted` filter asks for those, or
+    // when it is live (a live object keeps its place when to_ids leaves none of its attributes).
+    Object: (e.Object ?? [])
+      .map((o) => ({
+        name: o.name,
+        deleted: o.deleted ?? false,
+        Attribute: o.Attribute.filter((a) => keep(a, o.deleted)).map(json),
+      }))
+      .filter((o) => o.Attribute.length > 0 || filters.deletedOk(o.deleted)),
     Galaxy: [],
   };
 }
@@ -606,7 +733,8 @@ function feedEventJson(e: FakeEvent) {
     threat_level_id: 3,
     analysis: 2,
     timestamp: e.timestamp,
-    published: true,
+    publish_timestamp: publishTimestamp(e),
+    published: isPublished(e),
     date: '2026-01-01',
     Orgc: { name: 'CIRCL', uuid: '55f6ea5e-2c60-40e5-964f-47a8950d210f' },
     Tag: e.Tag ?? [],

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { configSchema } from '../../src/config/index.js';
-import { AuthRejectedError } from '../../src/http/failures.js';
+import { AuthRejectedError, RateLimitedError } from '../../src/http/failures.js';
 import { createSink } from '../../src/sinks/index.js';
 import { ENRICHMENT_OBJECT, enrichmentObjectUuid } from '../../src/sinks/misp-feedback.js';
 import { findIoc, storeLookup, type Store } from '../../src/store/index.js';
@@ -160,6 +160,26 @@ describe('misp-feedback sink', () => {
       { message: expect.stringContaining('MISP tag: Could not attach') as string },
       { message: `MISP holds no attribute with this value in event(s) ${EVENT}` },
     ]);
+  });
+
+  test("a rate-limited restSearch is a RateLimitedError that waits for MISP's window to reset", async () => {
+    fake = await startMispFake({
+      apiKey: 'misp-key',
+      events: events(),
+      rateLimit: { requests: 1, windowSeconds: 900 },
+    });
+    store = tempStore();
+    queue(store, [fromMisp('ipv4', '185.25.50.93')], 'back', 0);
+    expect(await drain(feedback(), store)).toMatchObject({ delivered: 1 });
+    queue(store, [fromMisp('domain', 'movieultimate.com')], 'back', 0);
+    const err = await drain(feedback(), store).catch((e: unknown) => e);
+    expect(fake.requests.at(-1)).toMatchObject({ path: '/attributes/restSearch', status: 429 });
+    expect(err).toBeInstanceOf(RateLimitedError);
+    // X-Rate-Limit-Reset: whole seconds left of the 900-second window the first search opened.
+    const waitMs = (err as RateLimitedError).retryAfterMs!;
+    expect(waitMs % 1000).toBe(0);
+    expect(waitMs).toBeLessThanOrEqual(900_000);
+    expect(waitMs).toBeGreaterThan(890_000);
   });
 
   describe('mode: object', () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { AuthRejectedError, UnavailableError } from '../../src/http/failures.js';
+import { AuthRejectedError, RateLimitedError, UnavailableError } from '../../src/http/failures.js';
 import { startMispFake, type FakeEvent, type MispFake } from '../fakes/misp.js';
 import { errors, pullAll, sourceFrom, values } from './support.js';
 
@@ -171,6 +171,126 @@ describe('MISP source', () => {
       expect(memory.watermark).toBe('1');
     } finally {
       misp.faults.truncate = false;
+    }
+  });
+});
+
+describe('MISP source, published events only', () => {
+  let misp: MispFake;
+  const EARLY = '00000000-0000-4000-8000-00000000e001';
+  const DRAFT = '00000000-0000-4000-8000-00000000e002';
+  /** An event published at T + 200, and a draft whose attributes are older than anything published. */
+  const publishing = (): FakeEvent[] => [
+    {
+      uuid: EARLY,
+      info: 'published',
+      timestamp: T + 100,
+      publish_timestamp: T + 200,
+      Attribute: [attr(1, T + 50), attr(2, T + 100)],
+    },
+    { uuid: DRAFT, info: 'draft', timestamp: T - 500, published: false, Attribute: [attr(3, T - 500)] },
+  ];
+  const config = (extra: Record<string, unknown> = {}) =>
+    sourceFrom('misp-main', {
+      type: 'misp',
+      url: misp.url,
+      apiKey: KEY,
+      pageSize: 10,
+      publishedOnly: true,
+      ...extra,
+    });
+  const sent = () => misp.requests.map((r) => JSON.parse(r.body) as Record<string, unknown>);
+  /** The first-pull reach (30 days back) as the epoch second a request sent. */
+  const reach = () => Math.floor(Date.now() / 1000) - 30 * 86400;
+
+  beforeAll(async () => {
+    misp = await startMispFake({ apiKey: KEY, events: [] });
+  });
+  afterAll(() => misp.close());
+
+  test.each(['attributes', 'events'])(
+    '%s scope: a draft published after the watermark passed its attributes is pulled once published',
+    async (scope) => {
+      misp.events.splice(0, misp.events.length, ...publishing());
+      const first = await pullAll(config({ scope }));
+      expect(values(first.pages)).toEqual(['198.51.100.1', '198.51.100.2']);
+      expect(first.memory.watermark).toBe(`publish_timestamp:${T + 200}`);
+
+      Object.assign(misp.events[1]!, { published: true, publish_timestamp: T + 300 });
+      misp.requests.length = 0;
+      const second = await pullAll(config({ scope }), first.memory);
+      expect(sent()[0]).toMatchObject({ published: true, publish_timestamp: String(T + 200) });
+      expect(sent()[0]).not.toHaveProperty('timestamp');
+      // The filter includes its second: the event published at the watermark comes again, harmlessly.
+      expect(values(second.pages)).toEqual(['198.51.100.1', '198.51.100.2', '198.51.100.3']);
+      expect(second.memory.watermark).toBe(`publish_timestamp:${T + 300}`);
+    },
+  );
+
+  test("a watermark of the other mode is not read as this mode's: the pull starts from the first-pull reach", async () => {
+    misp.events.splice(0, misp.events.length, ...publishing());
+    misp.requests.length = 0;
+    // A `timestamp` watermark (plain epoch seconds) under publishedOnly…
+    const published = await pullAll(config(), { watermark: String(T + 1000) });
+    const asked = Number(sent()[0]!.publish_timestamp);
+    expect(Math.abs(asked - reach())).toBeLessThan(60);
+    expect(values(published.pages)).toEqual(['198.51.100.1', '198.51.100.2']);
+
+    // …and a `publish_timestamp` one under the default mode.
+    misp.requests.length = 0;
+    const modified = await pullAll(config({ publishedOnly: false }), {
+      watermark: `publish_timestamp:${T + 1000}`,
+    });
+    expect(sent()[0]).not.toHaveProperty('publish_timestamp');
+    expect(Math.abs(Number(sent()[0]!.timestamp) - reach())).toBeLessThan(60);
+    expect(values(modified.pages)).toEqual(['198.51.100.1', '198.51.100.2', '198.51.100.3']);
+    expect(modified.memory.watermark).toBe(String(T + 100));
+  });
+
+  test('a cursor resumes only under the mode that wrote it, with the filter it started with', async () => {
+    misp.events.splice(0, misp.events.length, ...publishing());
+    const pageOne = async (extra: Record<string, unknown>) =>
+      (await pullAll(config({ pageSize: 1, ...extra }), { watermark: undefined })).pages[0]!.cursor;
+    const publishedCursor = await pageOne({});
+    const modifiedCursor = await pageOne({ publishedOnly: false });
+
+    misp.requests.length = 0;
+    await pullAll(config({ pageSize: 1 }), {}, publishedCursor);
+    expect(sent()[0]).toMatchObject({ page: 2 });
+    expect(Math.abs(Number(sent()[0]!.publish_timestamp) - reach())).toBeLessThan(60);
+
+    // The other mode's cursor starts the pull over.
+    misp.requests.length = 0;
+    const over = await pullAll(
+      config({ pageSize: 1 }),
+      { watermark: `publish_timestamp:${T}` },
+      modifiedCursor,
+    );
+    expect(sent()[0]).toMatchObject({ page: 1, publish_timestamp: String(T) });
+    expect(over.memory.watermark).toBe(`publish_timestamp:${T + 200}`);
+  });
+});
+
+describe('MISP source against a rate-limited MISP', () => {
+  test("a 429 fails the pull with a RateLimitedError that waits for MISP's window to reset", async () => {
+    const window = 900;
+    const misp = await startMispFake({
+      apiKey: KEY,
+      events: events(),
+      rateLimit: { requests: 1, windowSeconds: window },
+    });
+    try {
+      const source = sourceFrom('misp-main', { type: 'misp', url: misp.url, apiKey: KEY, pageSize: 2 });
+      const err = await pullAll(source).catch((e: unknown) => e);
+      expect(misp.requests.map((r) => r.status)).toEqual([200, 429]);
+      expect(err).toBeInstanceOf(RateLimitedError);
+      const waitMs = (err as RateLimitedError).retryAfterMs!;
+      // X-Rate-Limit-Reset counts whole seconds from the window's first call a moment ago.
+      expect(waitMs % 1000).toBe(0);
+      expect(waitMs).toBeLessThanOrEqual(window * 1000);
+      expect(waitMs).toBeGreaterThan((window - 10) * 1000);
+    } finally {
+      await misp.close();
     }
   });
 });

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from './server.js';
 import { DailyQuota, SlidingWindow, sleep, stableInt, type ScriptedResponse } from './limits.js';
 import type { Storm } from './faults.js';
@@ -35,7 +36,14 @@ export interface AbuseIpdbFake extends FakeServer {
   script(...responses: ScriptedResponse[]): void;
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+/**
+ * 4 or 6 for an address AbuseIPDB accepts, 0 otherwise: a real parser, so `1:2` fails and `::ffff:1.2.3.4`
+ * passes. A zone index (`fe80::1%eth0`), which node's parser allows, names an interface of the asking
+ * host, not an address anyone could have reported.
+ */
+function ipVersion(ip: string): number {
+  return ip.includes('%') ? 0 : isIP(ip);
+}
 
 export async function startAbuseIpdbFake(options: AbuseIpdbFakeOptions = {}): Promise<AbuseIpdbFake> {
   const keys = new Set(options.keys ?? ['abuseipdb-test-key']);
@@ -102,7 +110,8 @@ export async function startAbuseIpdbFake(options: AbuseIpdbFakeOptions = {}): Pr
       return sendJson(res, next.status, next.body ?? {}, { ...limitHeaders(), ...next.headers });
     }
     const ip = req.query.get('ipAddress') ?? '';
-    if (!IPV4.test(ip) && !/^[0-9a-f:]+:[0-9a-f:]*$/i.test(ip)) {
+    const version = ipVersion(ip);
+    if (version === 0) {
       counts.invalid++;
       return fail(
         422,
@@ -127,7 +136,7 @@ export async function startAbuseIpdbFake(options: AbuseIpdbFakeOptions = {}): Pr
         data: {
           ipAddress: ip,
           isPublic: true,
-          ipVersion: ip.includes(':') ? 6 : 4,
+          ipVersion: version,
           isWhitelisted: fixed.isWhitelisted ?? null,
           abuseConfidenceScore: score,
           countryCode: 'NL',

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { startAbuseIpdbFake } from './abuseipdb.js';
 import type { FakeServer } from './server.js';
+import { startVirusTotalFake } from './virustotal.js';
 
 // The fakes answer as vendor-apis.md says the vendors do: tests built on them prove only as much as the
 // fakes are faithful.
@@ -51,5 +52,75 @@ describe('AbuseIPDB fake', () => {
     const res = await check(fake.url, ip);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ data: { ipAddress: ip, ipVersion: version } });
+  });
+});
+
+describe('VirusTotal fake', () => {
+  const EICAR = {
+    md5: '44d88612fea8a8f36de82e1278abb02f',
+    sha1: '3395856ce81f2b7382dee72602f798b642f14140',
+    sha256: '275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f',
+  };
+  interface FileDocument {
+    data: {
+      id: string;
+      type: string;
+      links: { self: string };
+      attributes: { md5: string; sha1: string; sha256: string; last_analysis_stats: Record<string, number> };
+    };
+  }
+  const lookup = async (url: string, hash: string) => {
+    const res = await fetch(`${url}/api/v3/files/${hash}`, { headers: { 'x-apikey': 'vt-test-key' } });
+    return { status: res.status, body: (await res.json()) as FileDocument };
+  };
+  const window = { requests: 100, windowMs: 1000 };
+
+  test('a file is one record by any of its three hashes, answered under its SHA-256 id', async () => {
+    const fake = await started(
+      startVirusTotalFake({
+        rateLimit: window,
+        files: [EICAR],
+        verdicts: { [EICAR.md5]: { malicious: 61, harmless: 0, undetected: 7 } },
+      }),
+    );
+    for (const hash of [EICAR.md5, EICAR.sha1, EICAR.sha256, EICAR.sha1.toUpperCase()]) {
+      const { status, body } = await lookup(fake.url, hash);
+      expect(status, hash).toBe(200);
+      expect(body.data, hash).toMatchObject({
+        id: EICAR.sha256,
+        type: 'file',
+        links: { self: `/api/v3/files/${EICAR.sha256}` },
+        attributes: { ...EICAR, last_analysis_stats: { malicious: 61, harmless: 0, undetected: 7 } },
+      });
+    }
+  });
+
+  test('a hash the test gave alone gets stable other hashes, each leading back to the same file', async () => {
+    const fake = await started(startVirusTotalFake({ rateLimit: window }));
+    const md5 = 'a'.repeat(32);
+    const first = await lookup(fake.url, md5);
+    const { id, attributes } = first.body.data;
+    expect(attributes.md5).toBe(md5);
+    expect(attributes.sha1).toMatch(/^[0-9a-f]{40}$/);
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect(attributes.sha256).toBe(id);
+    expect(fake.file(md5)).toEqual({ md5, sha1: attributes.sha1, sha256: id });
+    for (const hash of [attributes.sha1, id]) expect((await lookup(fake.url, hash)).body).toEqual(first.body);
+    // A fresh fake derives the same hashes: a test may rely on them across runs.
+    const again = await started(startVirusTotalFake({ rateLimit: window }));
+    expect(again.file(md5)).toEqual(fake.file(md5));
+  });
+
+  test('a file unknown by one hash is unknown by all three; the 404 names the hash asked for', async () => {
+    const fake = await started(
+      startVirusTotalFake({ rateLimit: window, unknown: [EICAR.sha1], files: [EICAR] }),
+    );
+    for (const hash of [EICAR.md5, EICAR.sha1, EICAR.sha256]) {
+      const res = await fetch(`${fake.url}/api/v3/files/${hash}`, { headers: { 'x-apikey': 'vt-test-key' } });
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({
+        error: { code: 'NotFoundError', message: `File "${hash}" not found` },
+      });
+    }
   });
 });

@@ -1,6 +1,8 @@
+import { deflateSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, test } from 'vitest';
 import { startAbuseIpdbFake } from './abuseipdb.js';
 import type { FakeServer } from './server.js';
+import { startSplunkHecFake } from './splunk-hec.js';
 import { startVirusTotalFake } from './virustotal.js';
 
 // The fakes answer as vendor-apis.md says the vendors do: tests built on them prove only as much as the
@@ -122,5 +124,55 @@ describe('VirusTotal fake', () => {
         error: { code: 'NotFoundError', message: `File "${hash}" not found` },
       });
     }
+  });
+});
+
+describe('Splunk HEC fake', () => {
+  const events = [
+    { event: { value: '45.155.205.233' }, sourcetype: 'ioc:enriched' },
+    { event: { value: 'paste-relay.ru' }, sourcetype: 'ioc:enriched' },
+  ];
+  const post = (url: string, body: Buffer | string, encoding?: string) =>
+    fetch(`${url}/services/collector/event`, {
+      method: 'POST',
+      headers: { authorization: 'Splunk good-token', ...(encoding ? { 'content-encoding': encoding } : {}) },
+      body,
+    });
+  const batch = events.map((e) => JSON.stringify(e)).join('\n');
+
+  test('indexes a gzip-encoded batch', async () => {
+    const fake = await started(startSplunkHecFake({ tokens: { 'good-token': {} } }));
+    const res = await post(fake.url, gzipSync(batch), 'gzip');
+    expect(await res.json()).toEqual({ text: 'Success', code: 0 });
+    expect(res.status).toBe(200);
+    expect(fake.events).toEqual(events);
+  });
+
+  test('answers a corrupt gzip body 400 Invalid data format and indexes nothing', async () => {
+    const fake = await started(startSplunkHecFake({ tokens: { 'good-token': {} } }));
+    const zipped = gzipSync(batch);
+    for (const corrupt of [zipped.subarray(0, zipped.length - 12), Buffer.from(batch)]) {
+      const res = await post(fake.url, corrupt, 'gzip');
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ text: 'Invalid data format', code: 6 });
+    }
+    expect(fake.events).toEqual([]);
+  });
+
+  test('refuses a deflate body with 415', async () => {
+    const fake = await started(startSplunkHecFake({ tokens: { 'good-token': {} } }));
+    const res = await post(fake.url, deflateSync(batch), 'deflate');
+    expect(res.status).toBe(415);
+    expect(fake.events).toEqual([]);
+  });
+
+  test('max_content_length counts the bytes sent, compressed', async () => {
+    const big = Array.from({ length: 200 }, () => batch).join('\n');
+    const fake = await started(
+      startSplunkHecFake({ tokens: { 'good-token': {} }, maxContentLength: Buffer.byteLength(big) - 1 }),
+    );
+    expect((await post(fake.url, big)).status).toBe(413);
+    expect((await post(fake.url, gzipSync(big), 'gzip')).status).toBe(200);
+    expect(fake.events).toHaveLength(400);
   });
 });

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from './server.js';
 import { DailyQuota, SlidingWindow, sleep, stableInt, type ScriptedResponse } from './limits.js';
-import type { Storm } from './faults.js';
+import type { Storm, StormAnswers } from './faults.js';
 
 // AbuseIPDB v2 CHECK, per ../shared/docs/vendor-apis.md §6: `Key` header, HTML errors unless
 // `Accept: application/json`, 422 with source.parameter for a bad address or maxAgeInDays, a daily quota
@@ -83,26 +83,30 @@ export async function startAbuseIpdbFake(options: AbuseIpdbFakeOptions = {}): Pr
       'X-RateLimit-Limit': String(quota.limit),
       'X-RateLimit-Remaining': String(quota.remaining(key)),
     });
+    // Every 429 carries the rate-limit headers, Retry-After and X-RateLimit-Reset (§6.3).
+    const tooManyRequests = (detail: string, retryAfterSeconds: number) =>
+      fail(429, detail, {
+        ...limitHeaders(),
+        'Retry-After': String(retryAfterSeconds),
+        'X-RateLimit-Reset': String(Math.floor(Date.now() / 1000) + retryAfterSeconds),
+      });
     if (window && !window.take(key, req.at)) {
       counts.rateLimited++;
-      return fail(429, 'Too many requests.', {
-        ...limitHeaders(),
-        'Retry-After': String(Math.ceil(window.retryAfterMs(key) / 1000)),
-      });
+      return tooManyRequests('Too many requests.', Math.ceil(window.retryAfterMs(key) / 1000));
     }
     if (!quota.take(key)) {
       counts.rateLimited++;
-      return fail(
-        429,
+      return tooManyRequests(
         `Daily rate limit of ${quota.limit} requests exceeded for this endpoint. See headers for additional details.`,
-        {
-          ...limitHeaders(),
-          'Retry-After': String(resetIn),
-          'X-RateLimit-Reset': String(Math.floor(Date.now() / 1000) + resetIn),
-        },
+        resetIn,
       );
     }
-    if (options.storm && (await options.storm.apply(req.path, req.query, res))) return;
+    const stormAnswers: StormAnswers = {
+      tooManyRequests: (retryAfterSeconds) => tooManyRequests('Too many requests.', retryAfterSeconds),
+      unavailable: () => fail(503, 'Service Unavailable.'),
+      serverError: () => fail(500, 'Server Error.'),
+    };
+    if (options.storm && (await options.storm.apply(req.path, req.query, res, stormAnswers))) return;
     const next = scripted.shift();
     if (next) {
       counts.scripted++;

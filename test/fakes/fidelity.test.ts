@@ -1,7 +1,9 @@
 import { deflateSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, test } from 'vitest';
 import { startAbuseIpdbFake } from './abuseipdb.js';
+import { Storm, type StormOptions } from './faults.js';
 import type { FakeServer } from './server.js';
+import { startShodanFake } from './shodan.js';
 import { startSplunkHecFake } from './splunk-hec.js';
 import { startVirusTotalFake } from './virustotal.js';
 
@@ -174,5 +176,97 @@ describe('Splunk HEC fake', () => {
     expect((await post(fake.url, big)).status).toBe(413);
     expect((await post(fake.url, gzipSync(big), 'gzip')).status).toBe(200);
     expect(fake.events).toHaveLength(400);
+  });
+});
+
+describe('a storm answers as each vendor does', () => {
+  const calm: StormOptions = {
+    serverErrorRate: 0,
+    hangRate: 0,
+    hangMs: 0,
+    burstRate: 0,
+    burstLength: 0,
+    retryAfterSeconds: 7,
+    seed: 1,
+  };
+  const bursting = () => new Storm({ ...calm, burstRate: 1, burstLength: 100 });
+  const failing = () => new Storm({ ...calm, serverErrorRate: 1 });
+  const down = () => new Storm({ ...calm, alwaysDown: () => true });
+  const window = { requests: 100, windowMs: 1000 };
+  const vendors: Record<
+    'virustotal' | 'shodan' | 'abuseipdb',
+    { start(storm: Storm): Promise<FakeServer>; get(url: string): Promise<Response> }
+  > = {
+    virustotal: {
+      start: (storm: Storm) => startVirusTotalFake({ rateLimit: window, storm }),
+      get: (url: string) =>
+        fetch(`${url}/api/v3/ip_addresses/45.155.205.233`, { headers: { 'x-apikey': 'vt-test-key' } }),
+    },
+    shodan: {
+      start: (storm: Storm) => startShodanFake({ rateLimit: window, storm }),
+      get: (url: string) => fetch(`${url}/shodan/host/45.155.205.233?key=shodan-test-key`),
+    },
+    abuseipdb: {
+      start: (storm: Storm) => startAbuseIpdbFake({ rateLimit: window, storm }),
+      get: (url: string) =>
+        fetch(`${url}/api/v2/check?ipAddress=45.155.205.233`, {
+          headers: { key: 'abuseipdb-test-key', accept: 'application/json' },
+        }),
+    },
+  };
+  async function answers(vendor: keyof typeof vendors, storm: Storm, n = 1) {
+    const fake = await started(vendors[vendor].start(storm));
+    const out: { status: number; headers: Headers; body: unknown }[] = [];
+    for (let i = 0; i < n; i++) {
+      const res = await vendors[vendor].get(fake.url);
+      out.push({ status: res.status, headers: res.headers, body: await res.json() });
+    }
+    return out;
+  }
+  const text = expect.any(String) as unknown;
+  const rateHeaders = (headers: Headers) =>
+    [...headers.keys()].filter((h) => h === 'retry-after' || h.startsWith('x-ratelimit'));
+
+  test('VirusTotal: 429 QuotaExceededError with no retry hint, 503 TransientError, 504 DeadlineExceededError', async () => {
+    const [limited] = await answers('virustotal', bursting());
+    expect(limited!.status).toBe(429);
+    expect(limited!.body).toEqual({ error: { code: 'QuotaExceededError', message: text } });
+    expect(rateHeaders(limited!.headers)).toEqual([]);
+    const [unavailable] = await answers('virustotal', down());
+    expect(unavailable).toMatchObject({ status: 503, body: { error: { code: 'TransientError' } } });
+    const failed = await answers('virustotal', failing(), 8);
+    expect(
+      new Set(failed.map((a) => `${a.status} ${(a.body as { error: { code: string } }).error.code}`)),
+    ).toEqual(new Set(['503 TransientError', '504 DeadlineExceededError']));
+  });
+
+  test('Shodan: its {"error": "…"} body on 429 (no retry hint) and 5xx', async () => {
+    const [limited] = await answers('shodan', bursting());
+    expect(limited).toMatchObject({
+      status: 429,
+      body: { error: expect.stringMatching(/^Request rate limit reached/) as unknown },
+    });
+    expect(rateHeaders(limited!.headers)).toEqual([]);
+    const failed = [...(await answers('shodan', down())), ...(await answers('shodan', failing(), 8))];
+    expect(new Set(failed.map((a) => a.status))).toEqual(new Set([500, 503]));
+    for (const a of failed) expect(a.body).toEqual({ error: text });
+  });
+
+  test('AbuseIPDB: its errors[] body, and a 429 with Retry-After and every X-RateLimit header', async () => {
+    const before = Math.floor(Date.now() / 1000);
+    const [limited] = await answers('abuseipdb', bursting());
+    expect(limited).toMatchObject({
+      status: 429,
+      body: { errors: [{ status: 429, detail: text }] },
+    });
+    expect(limited!.headers.get('retry-after')).toBe('7');
+    expect(limited!.headers.get('x-ratelimit-limit')).toBe('1000');
+    expect(limited!.headers.get('x-ratelimit-remaining')).toBe('999');
+    expect(Number(limited!.headers.get('x-ratelimit-reset'))).toBeGreaterThanOrEqual(before + 7);
+    const failed = [...(await answers('abuseipdb', down())), ...(await answers('abuseipdb', failing(), 8))];
+    expect(new Set(failed.map((a) => a.status))).toEqual(new Set([500, 503]));
+    for (const a of failed) {
+      expect(a.body).toEqual({ errors: [{ status: a.status, detail: text }] });
+    }
   });
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from './server.js';
 import { DailyQuota, SlidingWindow, sleep, stableInt, type ScriptedResponse } from './limits.js';
-import type { Storm } from './faults.js';
+import type { Storm, StormAnswers } from './faults.js';
 
 // VirusTotal v3, as ../shared/docs/vendor-apis.md §4 describes it: x-apikey auth, /files /domains
 // /ip_addresses /urls (unpadded URL-safe base64 ids), the per-type last_analysis_stats key sets,
@@ -120,6 +120,9 @@ const ERROR = (status: number, code: string, message: string) => ({
   body: { error: { code, message } },
 });
 
+/** The quota answer, with no Retry-After or rate-limit header: VirusTotal documents none (§4.4). */
+const QUOTA_EXCEEDED = ERROR(429, 'QuotaExceededError', 'Quota exceeded');
+
 export async function startVirusTotalFake(options: VirusTotalFakeOptions = {}): Promise<VirusTotalFake> {
   const keys = new Set(options.keys ?? ['vt-test-key']);
   const limit = options.rateLimit ?? { requests: 4, windowMs: 60_000 };
@@ -155,9 +158,14 @@ export async function startVirusTotalFake(options: VirusTotalFakeOptions = {}): 
     // Quota is charged before anything else: VirusTotal counts every authenticated request.
     if (!window.take(key, req.at) || !daily.take(key)) {
       counts.rateLimited++;
-      return reply(res, ERROR(429, 'QuotaExceededError', 'Quota exceeded'));
+      return reply(res, QUOTA_EXCEEDED);
     }
-    if (options.storm && (await options.storm.apply(req.path, req.query, res))) return;
+    const stormAnswers: StormAnswers = {
+      tooManyRequests: () => reply(res, QUOTA_EXCEEDED),
+      unavailable: () => reply(res, ERROR(503, 'TransientError', 'Transient error, try again later')),
+      serverError: () => reply(res, ERROR(504, 'DeadlineExceededError', 'Deadline exceeded')),
+    };
+    if (options.storm && (await options.storm.apply(req.path, req.query, res, stormAnswers))) return;
     const next = scripted.shift();
     if (next) {
       counts.scripted++;

@@ -72,6 +72,39 @@ describe('VirusTotal', () => {
     expect(fake.requests[0]!.headers['x-apikey']).toBe('vt-test-key');
   });
 
+  test('an MD5 or SHA-1 lookup reads the file VirusTotal answers under its SHA-256 id', async () => {
+    const eicar = {
+      md5: '44d88612fea8a8f36de82e1278abb02f',
+      sha1: '3395856ce81f2b7382dee72602f798b642f14140',
+      sha256: '275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f',
+    };
+    const fake = await startVirusTotalFake({
+      rateLimit: { requests: 100, windowMs: 1000 },
+      files: [eicar],
+      verdicts: {
+        [eicar.sha256]: {
+          malicious: 61,
+          suspicious: 0,
+          harmless: 0,
+          undetected: 7,
+          label: 'virus.eicar/test',
+        },
+      },
+    });
+    fakes.push(fake);
+    const vt = enricher('virustotal', `${fake.url}/api/v3`, 'vt-test-key');
+    for (const type of ['md5', 'sha1'] as const) {
+      expect(await vt.lookup({ type, value: eicar[type] }), type).toMatchObject({
+        outcome: 'ok',
+        verdict: { malicious: 61, engines: 68, threatLabel: 'virus.eicar/test' },
+      });
+    }
+    expect(fake.requests.map((r) => r.path)).toEqual([
+      `/api/v3/files/${eicar.md5}`,
+      `/api/v3/files/${eicar.sha1}`,
+    ]);
+  });
+
   test('names a URL by its unpadded URL-safe base64 id', async () => {
     expect(virusTotalUrlId('http://www.google.com/')).toBe('aHR0cDovL3d3dy5nb29nbGUuY29tLw');
     const fake = await startVirusTotalFake({ rateLimit: { requests: 100, windowMs: 1000 } });

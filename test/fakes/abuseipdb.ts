@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
 import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from './server.js';
 import { DailyQuota, SlidingWindow, sleep, stableInt, type ScriptedResponse } from './limits.js';
-import type { Storm } from './faults.js';
+import type { Storm, StormAnswers } from './faults.js';
 
 // AbuseIPDB v2 CHECK, per ../shared/docs/vendor-apis.md §6: `Key` header, HTML errors unless
 // `Accept: application/json`, 422 with source.parameter for a bad address or maxAgeInDays, a daily quota
@@ -35,7 +36,14 @@ export interface AbuseIpdbFake extends FakeServer {
   script(...responses: ScriptedResponse[]): void;
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+/**
+ * 4 or 6 for an address AbuseIPDB accepts, 0 otherwise: a real parser, so `1:2` fails and `::ffff:1.2.3.4`
+ * passes. A zone index (`fe80::1%eth0`), which node's parser allows, names an interface of the asking
+ * host, not an address anyone could have reported.
+ */
+function ipVersion(ip: string): number {
+  return ip.includes('%') ? 0 : isIP(ip);
+}
 
 export async function startAbuseIpdbFake(options: AbuseIpdbFakeOptions = {}): Promise<AbuseIpdbFake> {
   const keys = new Set(options.keys ?? ['abuseipdb-test-key']);
@@ -75,26 +83,30 @@ export async function startAbuseIpdbFake(options: AbuseIpdbFakeOptions = {}): Pr
       'X-RateLimit-Limit': String(quota.limit),
       'X-RateLimit-Remaining': String(quota.remaining(key)),
     });
+    // Every 429 carries the rate-limit headers, Retry-After and X-RateLimit-Reset (§6.3).
+    const tooManyRequests = (detail: string, retryAfterSeconds: number) =>
+      fail(429, detail, {
+        ...limitHeaders(),
+        'Retry-After': String(retryAfterSeconds),
+        'X-RateLimit-Reset': String(Math.floor(Date.now() / 1000) + retryAfterSeconds),
+      });
     if (window && !window.take(key, req.at)) {
       counts.rateLimited++;
-      return fail(429, 'Too many requests.', {
-        ...limitHeaders(),
-        'Retry-After': String(Math.ceil(window.retryAfterMs(key) / 1000)),
-      });
+      return tooManyRequests('Too many requests.', Math.ceil(window.retryAfterMs(key) / 1000));
     }
     if (!quota.take(key)) {
       counts.rateLimited++;
-      return fail(
-        429,
+      return tooManyRequests(
         `Daily rate limit of ${quota.limit} requests exceeded for this endpoint. See headers for additional details.`,
-        {
-          ...limitHeaders(),
-          'Retry-After': String(resetIn),
-          'X-RateLimit-Reset': String(Math.floor(Date.now() / 1000) + resetIn),
-        },
+        resetIn,
       );
     }
-    if (options.storm && (await options.storm.apply(req.path, req.query, res))) return;
+    const stormAnswers: StormAnswers = {
+      tooManyRequests: (retryAfterSeconds) => tooManyRequests('Too many requests.', retryAfterSeconds),
+      unavailable: () => fail(503, 'Service Unavailable.'),
+      serverError: () => fail(500, 'Server Error.'),
+    };
+    if (options.storm && (await options.storm.apply(req.path, req.query, res, stormAnswers))) return;
     const next = scripted.shift();
     if (next) {
       counts.scripted++;
@@ -102,7 +114,8 @@ export async function startAbuseIpdbFake(options: AbuseIpdbFakeOptions = {}): Pr
       return sendJson(res, next.status, next.body ?? {}, { ...limitHeaders(), ...next.headers });
     }
     const ip = req.query.get('ipAddress') ?? '';
-    if (!IPV4.test(ip) && !/^[0-9a-f:]+:[0-9a-f:]*$/i.test(ip)) {
+    const version = ipVersion(ip);
+    if (version === 0) {
       counts.invalid++;
       return fail(
         422,
@@ -127,7 +140,7 @@ export async function startAbuseIpdbFake(options: AbuseIpdbFakeOptions = {}): Pr
         data: {
           ipAddress: ip,
           isPublic: true,
-          ipVersion: ip.includes(':') ? 6 : 4,
+          ipVersion: version,
           isWhitelisted: fixed.isWhitelisted ?? null,
           abuseConfidenceScore: score,
           countryCode: 'NL',

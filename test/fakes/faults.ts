@@ -79,7 +79,7 @@ export interface StormOptions {
   /** A 429 burst starts with this probability and answers the next `burstLength` requests. */
   burstRate: number;
   burstLength: number;
-  /** Seconds sent as Retry-After with each burst 429. */
+  /** Seconds a vendor that sends a retry hint with its 429 (AbuseIPDB) asks for; the others send none. */
   retryAfterSeconds: number;
   /** Requests this picks always answer 503: the vendor is down for them whatever the retry. */
   alwaysDown?: (path: string, query: URLSearchParams) => boolean;
@@ -88,9 +88,23 @@ export interface StormOptions {
 }
 
 /**
+ * How a vendor fake answers the faults a storm picks, each the way that vendor answers it (vendor-apis.md):
+ * its own error body, and a retry hint on the 429 only where the vendor sends one.
+ */
+export interface StormAnswers {
+  /** The vendor's 429. */
+  tooManyRequests(retryAfterSeconds: number): void;
+  /** The vendor's 503: what `alwaysDown` requests get, and half the storm's 5xx. */
+  unavailable(): void;
+  /** Another 5xx the vendor answers (500, or VirusTotal's 504): the other half. */
+  serverError(): void;
+}
+
+/**
  * A vendor having a bad day, as the vendor fakes apply it after charging their rate limit (a vendor counts
  * a request it fails): some requests get a 5xx, some hang past the client's timeout, and now and then a
- * burst of 429s with Retry-After. Deterministic for a given seed and request order.
+ * burst of 429s. The fake answers each in its vendor's shape. Deterministic for a given seed and request
+ * order.
  */
 export class Storm {
   readonly tally: Record<StormOutcome | 'alwaysDown', number> = {
@@ -106,28 +120,35 @@ export class Storm {
     this.state = options.seed >>> 0 || 1;
   }
 
-  /** Answers the request with a fault and returns true, or returns false to let the fake answer it. */
-  async apply(path: string, query: URLSearchParams, res: ServerResponse): Promise<boolean> {
+  /**
+   * Answers the request with a fault through the vendor's `answers` and returns true, or returns false to
+   * let the fake answer it.
+   */
+  async apply(
+    path: string,
+    query: URLSearchParams,
+    res: ServerResponse,
+    answers: StormAnswers,
+  ): Promise<boolean> {
     const o = this.options;
     if (o.alwaysDown?.(path, query)) {
       this.tally.alwaysDown++;
-      return this.send(res, 503, { error: 'Service Unavailable' });
+      answers.unavailable();
+      return true;
     }
     if (this.burstLeft === 0 && this.next() < o.burstRate) this.burstLeft = o.burstLength;
     if (this.burstLeft > 0) {
       this.burstLeft--;
       this.tally.burst429++;
-      return this.send(
-        res,
-        429,
-        { error: 'Too many requests' },
-        { 'retry-after': String(o.retryAfterSeconds) },
-      );
+      answers.tooManyRequests(o.retryAfterSeconds);
+      return true;
     }
     const roll = this.next();
     if (roll < o.serverErrorRate) {
       this.tally.serverError++;
-      return this.send(res, roll < o.serverErrorRate / 2 ? 500 : 503, { error: 'Internal error' });
+      if (roll < o.serverErrorRate / 2) answers.serverError();
+      else answers.unavailable();
+      return true;
     }
     if (roll < o.serverErrorRate + o.hangRate) {
       this.tally.hang++;
@@ -136,12 +157,6 @@ export class Storm {
       return true;
     }
     return false;
-  }
-
-  private send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-    res.writeHead(status, { 'content-type': 'application/json', ...headers });
-    res.end(JSON.stringify(body));
-    return true;
   }
 
   /** mulberry32: small, fast and good enough to spread faults. */

@@ -8,6 +8,8 @@ export interface RecordedRequest {
   query: URLSearchParams;
   headers: IncomingMessage['headers'];
   body: string;
+  /** The body's bytes as they arrived, for a fake that decodes a Content-Encoding. */
+  bytes: Buffer;
   at: number;
   /** The status answered, once the response is sent (unset while pending, or when the connection was cut). */
   status?: number;
@@ -37,12 +39,14 @@ export async function startFakeServer(handler: FakeHandler): Promise<FakeServer>
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://fake');
+      const bytes = Buffer.concat(chunks);
       const recorded: RecordedRequest = {
         method: req.method ?? 'GET',
         path: url.pathname,
         query: url.searchParams,
         headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
+        body: bytes.toString('utf8'),
+        bytes,
         at,
       };
       requests.push(recorded);

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from './server.js';
 import { SlidingWindow, sleep, stableInt, type ScriptedResponse } from './limits.js';
-import type { Storm } from './faults.js';
+import type { Storm, StormAnswers } from './faults.js';
 
 // Shodan host lookup, per ../shared/docs/vendor-apis.md §5: the key only as the `key` query parameter,
 // /shodan/host/{ip}, 404 {"error": "No information available for that IP."} for unknown hosts, an nginx
@@ -26,6 +26,12 @@ export interface ShodanFake extends FakeServer {
   script(...responses: ScriptedResponse[]): void;
 }
 
+/** The SDK's wording of Shodan's rate-limit error; Shodan documents no retry header (§5.3). */
+const RATE_LIMITED = {
+  error:
+    'Request rate limit reached (1 request/ second). Please wait a second before trying again and slow down your API calls.',
+};
+
 export async function startShodanFake(options: ShodanFakeOptions = {}): Promise<ShodanFake> {
   const keys = new Set(options.keys ?? ['shodan-test-key']);
   const limit = options.rateLimit ?? { requests: 1, windowMs: 1000 };
@@ -49,12 +55,15 @@ export async function startShodanFake(options: ShodanFakeOptions = {}): Promise<
     }
     if (!window.take(key, req.at)) {
       counts.rateLimited++;
-      return sendJson(res, 429, {
-        error:
-          'Request rate limit reached (1 request/ second). Please wait a second before trying again and slow down your API calls.',
-      });
+      return sendJson(res, 429, RATE_LIMITED);
     }
-    if (options.storm && (await options.storm.apply(req.path, req.query, res))) return;
+    // Shodan's 5xx bodies are not documented: its {"error": "…"} shape, as for every other error.
+    const stormAnswers: StormAnswers = {
+      tooManyRequests: () => sendJson(res, 429, RATE_LIMITED),
+      unavailable: () => sendJson(res, 503, { error: 'The service is temporarily unavailable.' }),
+      serverError: () => sendJson(res, 500, { error: 'An internal error occurred.' }),
+    };
+    if (options.storm && (await options.storm.apply(req.path, req.query, res, stormAnswers))) return;
     const next = scripted.shift();
     if (next) {
       counts.scripted++;

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { sendJson, startFakeServer, type FakeServer, type RecordedRequest } from './server.js';
 import { sleep, type ScriptedResponse } from './limits.js';
 import { applyFaults, type Faults } from './faults.js';
@@ -7,7 +8,8 @@ import { applyFaults, type Faults } from './faults.js';
 // 2/3/4/1), concatenated JSON events (not an array) with the per-event checks and `invalid-event-number`
 // (events before the bad one are indexed: a partial write), per-token allowed indexes (code 7), flat
 // `fields` (code 15), `max_content_length` (413), per-token indexer acknowledgement with channels (codes
-// 10/11/14, increasing ackIds per channel, /services/collector/ack with a delay before `true`).
+// 10/11/14, increasing ackIds per channel, /services/collector/ack with a delay before `true`), and
+// `Content-Encoding: gzip` bodies (§7.1).
 
 export interface HecToken {
   /** Indexes this token may write to; events naming another get code 7. Unset: any. */
@@ -107,14 +109,17 @@ export async function startSplunkHecFake(options: HecFakeOptions): Promise<HecFa
       if (next.delayMs) await sleep(next.delayMs);
       return sendJson(res, next.status, next.body ?? HEC(9, 'Server is busy'), next.headers ?? {});
     }
-    if (Buffer.byteLength(req.body) > maxContentLength)
-      return sendJson(res, 413, HEC(27, `Content-Length of ${Buffer.byteLength(req.body)} too large`));
+    // The limit is on the request's content as sent: compressed, for a gzip body.
+    if (req.bytes.length > maxContentLength)
+      return sendJson(res, 413, HEC(27, `Content-Length of ${req.bytes.length} too large`));
     if (token.useAck) {
       if (typeof channelId !== 'string') return sendJson(res, 400, HEC(10, 'Data channel is missing'));
       if (!GUID.test(channelId)) return sendJson(res, 400, HEC(11, 'Invalid data channel'));
     }
-    if (req.body.trim() === '') return sendJson(res, 400, HEC(5, 'No data'));
-    const parsed = splitConcatenated(req.body);
+    const body = decodedBody(req);
+    if (typeof body !== 'string') return sendJson(res, body.status, body.answer);
+    if (body.trim() === '') return sendJson(res, 400, HEC(5, 'No data'));
+    const parsed = splitConcatenated(body);
     for (const [i, raw] of parsed.entries()) {
       const failure = checkEvent(raw, token, invalidValues);
       if (failure) return sendJson(res, 400, { ...failure, 'invalid-event-number': i });
@@ -151,6 +156,22 @@ export async function startSplunkHecFake(options: HecFakeOptions): Promise<HecFa
       state.indexThenFail = n;
     },
   };
+}
+
+/**
+ * The body as text, undoing a gzip Content-Encoding, or the answer to a body HEC cannot read. The doc gives
+ * no answer for a corrupt gzip body: it is data HEC cannot parse, so code 6. Deflate was observed to get a
+ * 415 (§7.1); the body of that answer is not recorded, so this one is only the status's reason phrase.
+ */
+function decodedBody(req: RecordedRequest): string | { status: number; answer: unknown } {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding === 'identity') return req.body;
+  if (encoding !== 'gzip') return { status: 415, answer: { text: 'Unsupported Media Type' } };
+  try {
+    return gunzipSync(req.bytes).toString('utf8');
+  } catch {
+    return { status: 400, answer: HEC(6, 'Invalid data format') };
+  }
 }
 
 /** The objects of a HEC body: JSON objects one after another. Something unparsable stays as a marker. */

@@ -17,6 +17,11 @@ const SEED = Number(process.env.STORM_SEED ?? 20261127);
 /** The vendors' limit, and what iocflow is configured with: what an operator copies from the vendor's docs. */
 const LIMIT = { requests: 15, windowMs: 1000 };
 const VENDOR_TIMEOUT_MS = 500;
+/**
+ * What AbuseIPDB's storm 429s ask for in Retry-After; VirusTotal and Shodan send no hint, and iocflow then
+ * waits the configured rate window. Longer than that window, so the two waits are told apart.
+ */
+const RETRY_AFTER_S = 2;
 
 const stormOptions = (seed: number): StormOptions => ({
   serverErrorRate: 0.3,
@@ -24,7 +29,7 @@ const stormOptions = (seed: number): StormOptions => ({
   hangMs: VENDOR_TIMEOUT_MS * 3,
   burstRate: 0.02,
   burstLength: 4,
-  retryAfterSeconds: 1,
+  retryAfterSeconds: RETRY_AFTER_S,
   seed,
   alwaysDown: (path, query) =>
     DOWN.has(decodeURIComponent(path.split('/').at(-1) ?? '')) || DOWN.has(query.get('ipAddress') ?? ''),
@@ -159,7 +164,7 @@ describe(`a vendor storm (seed ${SEED}) over a cycle of ${FEED.length} IOCs`, ()
         } else {
           gaps++;
           expect(row.outcome, `${vendor} ${row.value}`).toBeNull();
-          expect(row.gap, `${vendor} ${row.value}`).toMatch(/503|500|timed out|rate limited|Unavailable/);
+          expect(row.gap, `${vendor} ${row.value}`).toMatch(/50[034]|timed out|rate limited|Unavailable/);
           const explanation = JSON.parse(row.explanation) as { factor: string; input: string }[];
           expect(explanation).toContainEqual(
             expect.objectContaining({ factor: 'vendor unavailable', input: `${vendor}: ${row.gap}` }),
@@ -172,6 +177,25 @@ describe(`a vendor storm (seed ${SEED}) over a cycle of ${FEED.length} IOCs`, ()
     }
     // DOWN holds 2 IPs (3 vendors each) and 2 VirusTotal-only values.
     expect(gaps).toBeGreaterThanOrEqual(8);
+  });
+
+  test('a 429 is tried again only after the wait: the rate window where the vendor names none, Retry-After where it does', () => {
+    const waitMs = { virustotal: LIMIT.windowMs, shodan: LIMIT.windowMs, abuseipdb: RETRY_AFTER_S * 1000 };
+    const retried = { virustotal: 0, shodan: 0, abuseipdb: 0 };
+    const vendors = { virustotal: vt, shodan, abuseipdb: abuse } as const;
+    for (const [vendor, fake] of Object.entries(vendors) as [keyof typeof vendors, typeof vt][]) {
+      const requests = fake.requests;
+      for (const [i, limited] of requests.entries()) {
+        if (limited.status !== 429) continue;
+        const value = lookedUp[vendor](limited);
+        const again = requests.slice(i + 1).find((r) => lookedUp[vendor](r) === value);
+        if (!again) continue;
+        retried[vendor]++;
+        expect(again.at - limited.answeredAt!, `${vendor} ${value}`).toBeGreaterThanOrEqual(waitMs[vendor]);
+      }
+    }
+    // The storm's 429s from the vendors that send no hint were retried, and waited for.
+    expect(retried.virustotal + retried.shodan).toBeGreaterThan(0);
   });
 
   test('no vendor ever received more requests in a window than its limit', () => {

@@ -80,6 +80,20 @@ describe('crowdstrike sink', () => {
     expect(tokens.fetched).toBe(1);
   });
 
+  test('500 withdrawals in one batch are all deleted, 100 ids to a DELETE', async () => {
+    fake = await startCrowdStrikeFake({ clients: { 'client-1': 'right-secret' } });
+    store = tempStore();
+    const iocs = ipv4s(500);
+    queue(store, iocs, 'cs');
+    const tokens = new TokenCache();
+    expect(await drain(falcon({}, tokens), store, 500)).toMatchObject({ delivered: 500 });
+    for (const i of iocs) rescore(store, { ...i, score: 10 }, 'cs');
+    expect(await drain(falcon({}, tokens), store, 500)).toMatchObject({ delivered: 500, pending: 0 });
+    expect(fake.indicators.size).toBe(0);
+    const deletes = fake.requests.filter((r) => r.method === 'DELETE');
+    expect(deletes.map((r) => r.query.getAll('ids').length)).toEqual([100, 100, 100, 100, 100]);
+  });
+
   test('a duplicate on create (created meanwhile elsewhere) becomes an update', async () => {
     fake = await startCrowdStrikeFake({ clients: { 'client-1': 'right-secret' } });
     store = tempStore();

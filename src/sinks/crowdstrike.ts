@@ -11,10 +11,20 @@ import type { SendResult, Sink, SinkContext } from './types.js';
 
 type FalconConfig = Extract<SinkConfig, { type: 'crowdstrike' }>;
 
+/** An indicator Falcon holds for an IOC, and whether this sink's API client created it. */
+interface Held {
+  id: string;
+  ours: boolean;
+  createdBy: string;
+}
+
 // CrowdStrike Falcon IOC Management (vendor-apis.md §9). An IOC is unique per type + value in a CID and a
 // second create is refused, not merged: so every batch first looks up what exists, PATCHes those by id
-// and creates the rest; a create refused as a duplicate (someone created it meanwhile) becomes a PATCH.
+// and creates the rest; a create refused as a duplicate (created meanwhile) is looked up again and PATCHed.
 // That makes a resent batch converge on the same indicators. Withdrawal deletes (or expires) them.
+// The CID is shared with analysts and other integrations: the sink changes and deletes only indicators its
+// own API client created (`created_by` = clientId); another creator's indicator for the same IOC is left
+// as it is and the upsert settles as rejected, saying so.
 // Every answer reports the CID's remaining request budget; once it is spent, the next request waits for
 // it to come back rather than spend itself on a 429.
 
@@ -29,6 +39,7 @@ const FALCON_TYPES: Record<string, string> = {
 
 const indicatorResource = z.object({
   id: z.string().optional(),
+  created_by: z.string().optional(),
   type: z.string().optional(),
   value: z.string().optional(),
   message_type: z.string().optional(),
@@ -112,6 +123,9 @@ export function crowdstrikeSink(
   };
   const indicatorsUrl = `${base}/iocs/entities/indicators/v1`;
   const keyOf = (type: string, value: string) => `${type}:${value.toLowerCase()}`;
+  const clientId = config.clientId.toLowerCase();
+  const foreign = (held: Held) =>
+    `CrowdStrike: Falcon already holds this IOC from another creator (${held.createdBy}); left alone`;
 
   /** Until when the CID's request budget is spent, as the last response told (0: not spent). */
   let resumeAt = 0;
@@ -156,9 +170,12 @@ export function crowdstrikeSink(
     return response;
   }
 
-  /** Falcon ids of the given IOCs that exist, by iocflow key. */
-  async function lookup(items: readonly DeliveryItem[], context: SinkContext): Promise<Map<string, string>> {
-    const found = new Map<string, string>();
+  /**
+   * The indicators Falcon holds for the given IOCs, by iocflow key, whoever created them: the filter is on
+   * `value` alone so that another creator's indicator is seen (and left alone) rather than run into.
+   */
+  async function lookup(items: readonly DeliveryItem[], context: SinkContext): Promise<Map<string, Held>> {
+    const found = new Map<string, Held>();
     const wanted = new Set(items.map((i) => keyOf(FALCON_TYPES[i.type]!, i.value)));
     for (const part of chunk([...new Set(items.map((i) => i.value))], URL_CHUNK)) {
       const filter = part.map((v) => `value:'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`).join(',');
@@ -171,7 +188,12 @@ export function crowdstrikeSink(
       for (const raw of parseBody(http.site, envelope, response).resources ?? []) {
         const r = indicatorResource.safeParse(raw).data;
         if (r?.id && r.type && r.value && wanted.has(keyOf(r.type, r.value)))
-          found.set(keyOf(r.type, r.value), r.id);
+          found.set(keyOf(r.type, r.value), {
+            id: r.id,
+            // An answer that does not say who created the indicator cannot prove it ours.
+            ours: r.created_by !== undefined && r.created_by.toLowerCase() === clientId,
+            createdBy: r.created_by ?? 'unknown',
+          });
       }
     }
     return found;
@@ -307,16 +329,32 @@ export function crowdstrikeSink(
       }
       try {
         const existing = await lookup(supported, context);
-        const idOf = (i: DeliveryItem) => existing.get(keyOf(FALCON_TYPES[i.type]!, i.value));
+        const heldFor = (i: DeliveryItem) => existing.get(keyOf(FALCON_TYPES[i.type]!, i.value));
+        /** Our indicator for the IOC, if Falcon holds one. */
+        const idOf = (i: DeliveryItem) => {
+          const held = heldFor(i);
+          return held?.ours ? held.id : undefined;
+        };
+        /** Settles the upserts whose IOC Falcon holds from another creator as rejected; the rest. */
+        const leaveAlone = (items: DeliveryItem[]) =>
+          items.filter((item) => {
+            const held = heldFor(item);
+            if (!held || held.ours) return true;
+            result.rejected.push({ outboxId: item.outboxId, message: foreign(held) });
+            return false;
+          });
         const upserts = supported.filter((i) => i.action === 'upsert');
         const withdrawals = supported.filter((i) => i.action === 'withdraw');
         const duplicates = await create(
-          upserts.filter((i) => !idOf(i)),
+          leaveAlone(upserts).filter((i) => !idOf(i)),
           result,
           context,
         );
         if (duplicates.length > 0) for (const [k, v] of await lookup(duplicates, context)) existing.set(k, v);
-        const patches = [...upserts.filter((i) => idOf(i) && !duplicates.includes(i)), ...duplicates];
+        const patches = [
+          ...upserts.filter((i) => idOf(i) && !duplicates.includes(i)),
+          ...leaveAlone(duplicates),
+        ];
         for (const item of patches.filter((i) => !idOf(i)))
           result.rejected.push({
             outboxId: item.outboxId,
@@ -327,7 +365,7 @@ export function crowdstrikeSink(
           result,
           context,
         );
-        // Nothing to withdraw where Falcon holds nothing.
+        // Nothing to withdraw where Falcon holds nothing of ours.
         result.accepted.push(...withdrawals.filter((i) => !idOf(i)).map((i) => i.outboxId));
         const held = withdrawals.filter((i) => idOf(i)).map((item) => ({ item, id: idOf(item)! }));
         if (config.withdraw === 'delete') await remove(held, result, context);

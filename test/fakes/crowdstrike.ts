@@ -9,7 +9,8 @@ import { SlidingWindow, sleep, type ScriptedResponse } from './limits.js';
 // per-indicator validation (type/value format, action/severity/platforms enums, applied_globally xor
 // host_groups, source length, ≤2000) and uniqueness per type+value (the duplicate error shape), PATCH by id,
 // DELETE by repeated ids, search with minimal FQL (`field:'v'`, `+`, `,`), `limit` ≤ 2000, and a per-minute
-// request budget with X-Ratelimit-* headers and X-Ratelimit-Retryafter (epoch) on 429.
+// request budget with X-Ratelimit-* headers and X-Ratelimit-Retryafter (epoch) on 429. Indicators carry
+// `created_by`/`modified_by`: the API client whose token made the call, as Falcon records it.
 
 export interface FalconFakeOptions {
   clients: Record<string, string>;
@@ -45,15 +46,22 @@ export interface FalconIndicator {
   expired: boolean;
   deleted: boolean;
   created_on: string;
+  created_by: string;
   modified_on: string;
+  modified_by: string;
 }
 
 export interface FalconFake extends FakeServer {
   indicators: Map<string, FalconIndicator>;
   /** Values the fake refuses per indicator (as an allowlisted hash would be). */
   rejectValues: Set<string>;
-  /** Values another client creates between a lookup and a create (to provoke the duplicate path). */
-  raceValues: Set<string>;
+  /**
+   * Values created between a lookup and a create (to provoke the duplicate path), each by the client id
+   * it maps to: another integration, or this client's own concurrent delivery.
+   */
+  raceValues: Map<string, string>;
+  /** Puts an indicator in place as `createdBy` made it (an analyst's, another integration's). */
+  plant(type: string, value: string, createdBy: string, fields?: Partial<FalconIndicator>): FalconIndicator;
   script(...responses: ScriptedResponse[]): void;
   tokensIssued: number;
   revokeTokens(): void;
@@ -70,10 +78,11 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const idFor = (type: string, value: string) => createHash('sha256').update(`${type}:${value}`).digest('hex');
 
 export async function startCrowdStrikeFake(options: FalconFakeOptions): Promise<FalconFake> {
-  const tokens = new Map<string, number>();
+  /** Token → its expiry and the client it was issued to. */
+  const tokens = new Map<string, { expiresAt: number; client: string }>();
   const indicators = new Map<string, FalconIndicator>();
   const rejectValues = new Set<string>();
-  const raceValues = new Set<string>();
+  const raceValues = new Map<string, string>();
   const scripted: ScriptedResponse[] = [];
   const perMinute = options.perMinute ?? 6000;
   const windowMs = options.windowMs ?? 60_000;
@@ -114,13 +123,13 @@ export async function startCrowdStrikeFake(options: FalconFakeOptions): Promise<
         return reply(403, envelope(null, [{ code: 403, message: 'access denied, invalid client' }]));
       const token = `cs.${randomUUID()}`;
       const expiresIn = options.expiresInS ?? 1799;
-      tokens.set(token, Date.now() + expiresIn * 1000);
+      tokens.set(token, { expiresAt: Date.now() + expiresIn * 1000, client });
       state.tokensIssued++;
       return reply(201, { access_token: token, token_type: 'bearer', expires_in: expiresIn });
     }
     const bearer = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
-    const expiry = bearer ? tokens.get(bearer) : undefined;
-    if (expiry === undefined || expiry <= Date.now())
+    const issued = bearer ? tokens.get(bearer) : undefined;
+    if (issued === undefined || issued.expiresAt <= Date.now())
       return reply(401, envelope(null, [{ code: 401, message: 'access denied, invalid bearer token' }]));
     if (!window.take('cid', req.at)) {
       const retryAt = Math.ceil((req.at + window.retryAfterMs('cid', req.at)) / 1000);
@@ -179,9 +188,11 @@ export async function startCrowdStrikeFake(options: FalconFakeOptions): Promise<
       for (const input of list) {
         const type = String(input.type);
         const value = String(input.value);
-        if (raceValues.delete(value) && TYPES.has(type)) {
+        const racer = raceValues.get(value);
+        if (racer !== undefined && TYPES.has(type)) {
+          raceValues.delete(value);
           const id = idFor(type, value);
-          indicators.set(id, { ...toIndicator(input, id, now), source: 'another-client' });
+          indicators.set(id, { ...toIndicator(input, id, now, racer), source: racer });
         }
         const problems = validate(input, true);
         const key = `${type}:${value}`;
@@ -193,7 +204,7 @@ export async function startCrowdStrikeFake(options: FalconFakeOptions): Promise<
           continue;
         }
         seen.add(key);
-        const created = toIndicator(input, idFor(type, value), now);
+        const created = toIndicator(input, idFor(type, value), now, issued.client);
         indicators.set(created.id, created);
         resources.push(created);
       }
@@ -215,7 +226,9 @@ export async function startCrowdStrikeFake(options: FalconFakeOptions): Promise<
           ...current,
           ...(input as Partial<FalconIndicator>),
           id,
+          created_by: current.created_by,
           modified_on: now,
+          modified_by: issued.client,
         };
         updated.expired = updated.expiration !== undefined && Date.parse(updated.expiration) <= Date.now();
         indicators.set(id, updated);
@@ -282,6 +295,28 @@ export async function startCrowdStrikeFake(options: FalconFakeOptions): Promise<
     indicators,
     rejectValues,
     raceValues,
+    plant(type, value, createdBy, fields = {}) {
+      const now = new Date().toISOString();
+      const planted: FalconIndicator = {
+        ...toIndicator(
+          {
+            type,
+            value,
+            action: 'detect',
+            severity: 'medium',
+            platforms: ['windows'],
+            applied_globally: true,
+          },
+          idFor(type, value),
+          now,
+          createdBy,
+        ),
+        source: createdBy,
+        ...fields,
+      };
+      indicators.set(planted.id, planted);
+      return planted;
+    },
     script: (...r) => scripted.push(...r),
     get tokensIssued() {
       return state.tokensIssued;
@@ -291,7 +326,12 @@ export async function startCrowdStrikeFake(options: FalconFakeOptions): Promise<
   };
 }
 
-function toIndicator(input: Record<string, unknown>, id: string, now: string): FalconIndicator {
+function toIndicator(
+  input: Record<string, unknown>,
+  id: string,
+  now: string,
+  client: string,
+): FalconIndicator {
   return {
     ...(input as Partial<FalconIndicator>),
     id,
@@ -302,7 +342,9 @@ function toIndicator(input: Record<string, unknown>, id: string, now: string): F
     expired: false,
     deleted: false,
     created_on: now,
+    created_by: client,
     modified_on: now,
+    modified_by: client,
   };
 }
 

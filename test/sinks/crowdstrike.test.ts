@@ -94,15 +94,53 @@ describe('crowdstrike sink', () => {
     expect(deletes.map((r) => r.query.getAll('ids').length)).toEqual([100, 100, 100, 100, 100]);
   });
 
-  test('a duplicate on create (created meanwhile elsewhere) becomes an update', async () => {
+  test('a duplicate on create that this client made meanwhile becomes an update', async () => {
     fake = await startCrowdStrikeFake({ clients: { 'client-1': 'right-secret' } });
     store = tempStore();
     const iocs = ipv4s(3);
     queue(store, iocs, 'cs');
-    fake.raceValues.add(iocs[1]!.value);
+    fake.raceValues.set(iocs[1]!.value, 'client-1');
     expect(await drain(falcon(), store)).toMatchObject({ delivered: 3, rejected: 0 });
     expect(fake.indicators.size).toBe(3);
     expect(fake.find('ipv4', iocs[1]!.value)).toMatchObject({ source: 'iocflow', action: 'detect' });
+  });
+
+  test("another creator's IOC is left alone on upsert, on a duplicate create and on withdrawal", async () => {
+    fake = await startCrowdStrikeFake({ clients: { 'client-1': 'right-secret' } });
+    store = tempStore();
+    const [mine, analysts, raced] = ipv4s(3);
+    const planted = fake.plant('ipv4', analysts!.value, 'analyst-7', { description: 'analyst note' });
+    const before = structuredClone(planted);
+    fake.raceValues.set(raced!.value, 'other-integration');
+    queue(store, [mine!, analysts!, raced!], 'cs');
+    const tokens = new TokenCache();
+    expect(await drain(falcon({}, tokens), store)).toMatchObject({ delivered: 1, rejected: 2 });
+    const messages = store.sqlite
+      .prepare("select message from deliveries where outcome = 'rejected'")
+      .all() as { message: string }[];
+    expect(messages).toEqual([
+      { message: 'CrowdStrike: Falcon already holds this IOC from another creator (analyst-7); left alone' },
+      {
+        message:
+          'CrowdStrike: Falcon already holds this IOC from another creator (other-integration); left alone',
+      },
+    ]);
+    expect(fake.requests.filter((r) => r.method === 'PATCH')).toHaveLength(0);
+    expect(fake.find('ipv4', analysts!.value)).toEqual(before);
+    expect(fake.find('ipv4', raced!.value)).toMatchObject({
+      created_by: 'other-integration',
+      source: 'other-integration',
+    });
+
+    const mineId = fake.find('ipv4', mine!.value)!.id;
+    for (const i of [mine!, analysts!, raced!]) rescore(store, { ...i, score: 10 }, 'cs');
+    expect(await drain(falcon({}, tokens), store)).toMatchObject({ delivered: 3, pending: 0 });
+    expect(fake.find('ipv4', mine!.value)).toBeUndefined();
+    expect(fake.find('ipv4', analysts!.value)).toEqual(before);
+    expect(fake.find('ipv4', raced!.value)).toMatchObject({ created_by: 'other-integration' });
+    const deletes = fake.requests.filter((r) => r.method === 'DELETE');
+    expect(deletes.flatMap((r) => r.query.getAll('ids'))).toEqual([mineId]);
+    expect(fake.requests.filter((r) => r.method === 'PATCH')).toHaveLength(0);
   });
 
   test('a per-indicator error rejects that indicator only', async () => {

@@ -16,6 +16,9 @@ interface Held {
   id: string;
   ours: boolean;
   createdBy: string;
+  expired: boolean;
+  /** Epoch ms of its `expiration`; undefined when it has none. */
+  expiresAt: number | undefined;
 }
 
 // CrowdStrike Falcon IOC Management (vendor-apis.md §9). An IOC is unique per type + value in a CID and a
@@ -25,6 +28,10 @@ interface Held {
 // The CID is shared with analysts and other integrations: the sink changes and deletes only indicators its
 // own API client created (`created_by` = clientId); another creator's indicator for the same IOC is left
 // as it is and the upsert settles as rejected, saying so.
+// Expiry: an upsert whose IOC has expired by the time it goes out is sent as the configured withdrawal,
+// never as a live indicator without an end. Falcon documents no way to clear or push back an expiration
+// that has passed (the indicator turns `no_action`, `expired`), so an indicator of ours that is expired,
+// or carries an expiration the upsert has none for, is deleted and created afresh.
 // Every answer reports the CID's remaining request budget; once it is spent, the next request waits for
 // it to come back rather than spend itself on a 429.
 
@@ -40,6 +47,8 @@ const FALCON_TYPES: Record<string, string> = {
 const indicatorResource = z.object({
   id: z.string().optional(),
   created_by: z.string().optional(),
+  expired: z.boolean().optional(),
+  expiration: z.string().nullish(),
   type: z.string().optional(),
   value: z.string().optional(),
   message_type: z.string().optional(),
@@ -193,6 +202,8 @@ export function crowdstrikeSink(
             // An answer that does not say who created the indicator cannot prove it ours.
             ours: r.created_by !== undefined && r.created_by.toLowerCase() === clientId,
             createdBy: r.created_by ?? 'unknown',
+            expired: r.expired === true,
+            expiresAt: r.expiration ? Date.parse(r.expiration) : undefined,
           });
       }
     }
@@ -217,9 +228,7 @@ export function crowdstrikeSink(
       source: config.source,
       description: `iocflow score ${item.score} (${item.severity}): ${summary}`.slice(0, 1000),
       tags: [...new Set([...config.tags, ...item.tags])],
-      ...(item.expiresAt !== null && item.expiresAt > now()
-        ? { expiration: new Date(item.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z') }
-        : {}),
+      ...(item.expiresAt !== null ? { expiration: falconTime(item.expiresAt) } : {}),
     };
   }
 
@@ -297,18 +306,20 @@ export function crowdstrikeSink(
     }
   }
 
+  /** Deletes indicators by id; `done` hears of each part deleted. */
   async function remove(
     items: { item: DeliveryItem; id: string }[],
-    result: SendResult,
+    comment: string,
     context: SinkContext,
+    done: (part: { item: DeliveryItem; id: string }[]) => void = () => {},
   ) {
     for (const part of chunk(items, URL_CHUNK)) {
-      const searchParams = new URLSearchParams([['comment', 'iocflow withdrawal']]);
+      const searchParams = new URLSearchParams([['comment', comment]]);
       for (const { id } of part) searchParams.append('ids', id);
       const response = await call(indicatorsUrl, { method: 'DELETE', searchParams }, context);
-      // An id that is already gone is what a withdrawal wants.
+      // An id that is already gone is what a delete wants.
       if (response.status >= 300 && response.status !== 404) throw requestError(response, 'delete');
-      result.accepted.push(...part.map((p) => p.item.outboxId));
+      done(part);
     }
   }
 
@@ -343,8 +354,23 @@ export function crowdstrikeSink(
             result.rejected.push({ outboxId: item.outboxId, message: foreign(held) });
             return false;
           });
-        const upserts = supported.filter((i) => i.action === 'upsert');
-        const withdrawals = supported.filter((i) => i.action === 'withdraw');
+        const overdue = (i: DeliveryItem) => i.expiresAt !== null && i.expiresAt <= now();
+        const upserts = supported.filter((i) => i.action === 'upsert' && !overdue(i));
+        const withdrawals = supported.filter((i) => i.action === 'withdraw' || overdue(i));
+        const stale = upserts.filter((i) => {
+          const held = heldFor(i);
+          if (!held?.ours) return false;
+          if (held.expired || (held.expiresAt !== undefined && held.expiresAt <= now())) return true;
+          return held.expiresAt !== undefined && i.expiresAt === null;
+        });
+        await remove(
+          stale.map((item) => ({ item, id: idOf(item)! })),
+          'iocflow: replaced by a fresh indicator',
+          context,
+          (part) => {
+            for (const { item } of part) existing.delete(keyOf(FALCON_TYPES[item.type]!, item.value));
+          },
+        );
         const duplicates = await create(
           leaveAlone(upserts).filter((i) => !idOf(i)),
           result,
@@ -368,9 +394,12 @@ export function crowdstrikeSink(
         // Nothing to withdraw where Falcon holds nothing of ours.
         result.accepted.push(...withdrawals.filter((i) => !idOf(i)).map((i) => i.outboxId));
         const held = withdrawals.filter((i) => idOf(i)).map((item) => ({ item, id: idOf(item)! }));
-        if (config.withdraw === 'delete') await remove(held, result, context);
+        if (config.withdraw === 'delete')
+          await remove(held, 'iocflow withdrawal', context, (part) =>
+            result.accepted.push(...part.map((p) => p.item.outboxId)),
+          );
         else {
-          const expiration = new Date(now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+          const expiration = falconTime(now());
           await update(
             held.map((h) => ({ ...h, patch: { action: 'no_action', expiration } })),
             result,
@@ -383,6 +412,11 @@ export function crowdstrikeSink(
       return result;
     },
   };
+}
+
+/** Epoch ms as Falcon writes times: RFC 3339 UTC to the second. */
+function falconTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** Resolves after `ms`, or rejects when the activity is cancelled meanwhile. */

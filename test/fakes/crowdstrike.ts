@@ -231,6 +231,8 @@ export async function startCrowdStrikeFake(options: FalconFakeOptions): Promise<
           modified_by: issued.client,
         };
         updated.expired = updated.expiration !== undefined && Date.parse(updated.expiration) <= Date.now();
+        // An expired indicator's action is no_action (vendor-apis.md §9.5), whatever the PATCH asked for.
+        if (updated.expired) updated.action = 'no_action';
         indicators.set(id, updated);
         resources.push(updated);
       }

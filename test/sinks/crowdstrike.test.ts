@@ -2,10 +2,12 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { configSchema } from '../../src/config/index.js';
 import { AuthRejectedError, RateLimitedError } from '../../src/http/failures.js';
 import { createSink, TokenCache } from '../../src/sinks/index.js';
-import type { Store } from '../../src/store/index.js';
+import { findIoc, recordScore, type Store } from '../../src/store/index.js';
+import { scoringSchema } from '../../src/config/scoring.js';
+import { computeScore } from '../../src/scoring/index.js';
 import { startCrowdStrikeFake, type FalconFake } from '../fakes/crowdstrike.js';
-import { tempStore } from '../support/store.js';
-import { crashingOn, deliveredCount, drain, http, ipv4s, queue, rescore } from './support.js';
+import { seed, sighting, tempStore } from '../support/store.js';
+import { crashingOn, deliveredCount, drain, http, ipv4s, queue, rescore, type Queued } from './support.js';
 
 let store: Store & { dir: string };
 let fake: FalconFake;
@@ -30,6 +32,14 @@ function falcon(extra: Record<string, unknown> = {}, tokens = new TokenCache()) 
 }
 
 const SHA = 'a'.repeat(64);
+const SCORING = scoringSchema.parse({ weights: { source: 1 } });
+
+/** Records a score whose IOC expires at `expiresAt` (the support helpers' scores never expire). */
+function scoreExpiring(store: Store, i: Queued, expiresAt: number): void {
+  const ioc = findIoc(store.db, `${i.type}:${i.value}`)!;
+  const scored = computeScore({ sightings: [{ source: 'feed', reliability: i.score ?? 90 }] }, SCORING);
+  recordScore(store.db, ioc.id, { ...scored, expiresAt }, [{ sink: 'cs', threshold: 70 }], 'c1', Date.now());
+}
 
 describe('crowdstrike sink', () => {
   test('creates indicators with action and severity from the score; unsupported types are rejected', async () => {
@@ -141,6 +151,53 @@ describe('crowdstrike sink', () => {
     const deletes = fake.requests.filter((r) => r.method === 'DELETE');
     expect(deletes.flatMap((r) => r.query.getAll('ids'))).toEqual([mineId]);
     expect(fake.requests.filter((r) => r.method === 'PATCH')).toHaveLength(0);
+  });
+
+  test('an upsert delivered after its expiry is a withdrawal: nothing live is created or kept', async () => {
+    fake = await startCrowdStrikeFake({ clients: { 'client-1': 'right-secret' } });
+    store = tempStore();
+    const [late, fresh, held] = ipv4s(3);
+    queue(store, [held!], 'cs');
+    const tokens = new TokenCache();
+    await drain(falcon({}, tokens), store);
+    const inAnHour = Date.now() + 3_600_000;
+    seed(
+      store,
+      [late!, fresh!].map((i) => sighting(i.type, i.value, 'feed')),
+    );
+    scoreExpiring(store, late!, Date.now() - 3_600_000);
+    scoreExpiring(store, fresh!, inAnHour);
+    scoreExpiring(store, { ...held!, score: 80 }, Date.now() - 1_000);
+    expect(await drain(falcon({}, tokens), store)).toMatchObject({ delivered: 3, rejected: 0, pending: 0 });
+    expect(fake.find('ipv4', late!.value)).toBeUndefined();
+    expect(fake.find('ipv4', held!.value)).toBeUndefined();
+    expect(fake.find('ipv4', fresh!.value)).toMatchObject({
+      action: 'detect',
+      expired: false,
+      expiration: new Date(inAnHour).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    });
+  });
+
+  test('withdraw: expire sets expiration now; a re-upsert brings back a live indicator', async () => {
+    fake = await startCrowdStrikeFake({ clients: { 'client-1': 'right-secret' } });
+    store = tempStore();
+    const [a, late] = ipv4s(2);
+    queue(store, [a!, late!], 'cs');
+    const tokens = new TokenCache();
+    await drain(falcon({ withdraw: 'expire' }, tokens), store);
+    rescore(store, { ...a!, score: 10 }, 'cs');
+    scoreExpiring(store, { ...late!, score: 80 }, Date.now() - 1_000);
+    expect(await drain(falcon({ withdraw: 'expire' }, tokens), store)).toMatchObject({ delivered: 2 });
+    for (const i of [a!, late!])
+      expect(fake.find('ipv4', i.value)).toMatchObject({ action: 'no_action', expired: true });
+    rescore(store, { ...a!, score: 85 }, 'cs', 70, 1_700_000_300_000);
+    expect(await drain(falcon({ withdraw: 'expire' }, tokens), store)).toMatchObject({
+      delivered: 1,
+      rejected: 0,
+    });
+    const back = fake.find('ipv4', a!.value);
+    expect(back).toMatchObject({ action: 'detect', severity: 'high', expired: false });
+    expect(back?.expiration).toBeUndefined();
   });
 
   test('a per-indicator error rejects that indicator only', async () => {

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { CROWDSTRIKE_CLOUDS, type SinkConfig } from '../config/index.js';
-import { parseRetryAfter, RateLimitedError, RequestRejectedError } from '../http/failures.js';
+import {
+  AuthRejectedError,
+  parseRetryAfter,
+  RateLimitedError,
+  RequestRejectedError,
+} from '../http/failures.js';
 import type { JsonResponse, RequestJsonOptions } from '../http/request.js';
 import type { DeliveryItem } from '../store/index.js';
 import { asError, chunk } from './batches.js';
@@ -112,14 +117,29 @@ export function falconAction(
   return hash && preventAt !== undefined && item.score >= preventAt ? 'prevent' : 'detect';
 }
 
+type FalconCloud = keyof typeof CROWDSTRIKE_CLOUDS;
+
 export function crowdstrikeSink(
   name: string,
   config: FalconConfig,
-  deps: SinkDeps & { tokens: TokenCache },
+  deps: SinkDeps & {
+    tokens: TokenCache;
+    /** Base URL of each cloud (tests put fakes there). @default CROWDSTRIKE_CLOUDS */
+    clouds?: Readonly<Record<FalconCloud, string>>;
+  },
 ): Sink {
   const http = sinkHttp(name, 'CrowdStrike Falcon', config, deps.http, 'clientSecret');
   const now = deps.now ?? Date.now;
-  const base = (config.baseUrl ?? CROWDSTRIKE_CLOUDS[config.cloud]).replace(/\/+$/, '');
+  const clouds = deps.clouds ?? CROWDSTRIKE_CLOUDS;
+  const trim = (url: string) => url.replace(/\/+$/, '');
+  const base = trim(config.baseUrl ?? clouds[config.cloud]);
+  const isCloud = (region: string): region is FalconCloud => Object.hasOwn(clouds, region);
+  /** The cloud the configuration points at: `cloud`, or the one whose URL `baseUrl` is. */
+  const configuredCloud: string =
+    config.baseUrl === undefined
+      ? config.cloud
+      : ((Object.keys(clouds) as FalconCloud[]).find((c) => trim(clouds[c]) === base) ?? config.cloud);
+  let warnedOfRegion = false;
   const token: TokenSource = {
     key: `${base}/oauth2/token|${config.clientId}|${config.memberCid ?? ''}`,
     tokenUrl: `${base}/oauth2/token`,
@@ -130,7 +150,7 @@ export function crowdstrikeSink(
     },
     success: [201],
   };
-  const indicatorsUrl = `${base}/iocs/entities/indicators/v1`;
+  const indicatorsPath = '/iocs/entities/indicators/v1';
   const keyOf = (type: string, value: string) => `${type}:${value.toLowerCase()}`;
   const clientId = config.clientId.toLowerCase();
   const foreign = (held: Held) =>
@@ -156,8 +176,60 @@ export function crowdstrikeSink(
     await delay(waitMs, signal);
   }
 
-  async function call(url: string, options: RequestJsonOptions, context: SinkContext): Promise<JsonResponse> {
+  /** The tenant's cloud as the token answer named it (`X-Cs-Region`), lower case. */
+  async function tenantRegion(signal: AbortSignal | undefined): Promise<string | undefined> {
+    const header = (await deps.tokens.issued(http, token, signal)).headers['x-cs-region'];
+    const region = Array.isArray(header) ? header[0] : header;
+    return region?.trim().toLowerCase() || undefined;
+  }
+
+  /**
+   * Where the IOC calls go. As the SDKs do, a token answer naming another known cloud than the configured
+   * one moves them there (the token stays good), unless `baseUrl` was set: that is kept as given.
+   */
+  async function apiBase(signal: AbortSignal | undefined): Promise<string> {
+    if (config.baseUrl !== undefined) return base;
+    const region = await tenantRegion(signal);
+    if (region === undefined || region === configuredCloud || !isCloud(region)) return base;
+    if (!warnedOfRegion) {
+      warnedOfRegion = true;
+      deps.warn?.(
+        `${http.site.service}: the token answer says the tenant is in cloud ${region} (X-Cs-Region), not ${configuredCloud}; using ${trim(clouds[region])}. Set ${http.key('cloud')}: ${region}`,
+      );
+    }
+    return trim(clouds[region]);
+  }
+
+  /**
+   * A 401 that remains after a fresh token, where the token answer named another cloud than the one called:
+   * the credentials are likely fine and the API address is what is wrong, so say that.
+   */
+  async function explainRegion(err: unknown, signal: AbortSignal | undefined): Promise<unknown> {
+    if (!(err instanceof AuthRejectedError) || err.status !== 401) return err;
+    const region = await tenantRegion(signal).catch(() => undefined);
+    // Without a baseUrl the calls already went to a known cloud the token answer named.
+    if (
+      region === undefined ||
+      region === configuredCloud ||
+      (config.baseUrl === undefined && isCloud(region))
+    )
+      return err;
+    const fix = isCloud(region)
+      ? `set ${http.key('cloud')}: ${region}${config.baseUrl !== undefined ? ` and remove ${http.key('baseUrl')}, or point ${http.key('baseUrl')} at ${trim(clouds[region])}` : ''}`
+      : `set ${http.key('baseUrl')} to that cloud's API URL`;
+    return new AuthRejectedError(
+      `${http.site.service}: ${base} refused the token (401), and the token answer says the tenant is in cloud ${region} (X-Cs-Region), not ${configuredCloud}: ${fix}`,
+      401,
+    );
+  }
+
+  async function call(
+    path: string,
+    options: RequestJsonOptions,
+    context: SinkContext,
+  ): Promise<JsonResponse> {
     await awaitBudget(context.signal);
+    const url = `${await apiBase(context.signal)}${path}`;
     const response = await withBearer(deps.tokens, http, token, context.signal, (authorization) =>
       http.call(url, {
         ...options,
@@ -165,7 +237,9 @@ export function crowdstrikeSink(
         signal: context.signal,
         answers: (s) => (s >= 200 && s < 300) || s === 400 || s === 404 || s === 429,
       }),
-    );
+    ).catch(async (err: unknown) => {
+      throw await explainRegion(err, context.signal);
+    });
     const until = falconResumeAt(response.status, response.headers, now());
     if (until !== undefined) resumeAt = until;
     if (response.status === 429) {
@@ -189,7 +263,7 @@ export function crowdstrikeSink(
     for (const part of chunk([...new Set(items.map((i) => i.value))], URL_CHUNK)) {
       const filter = part.map((v) => `value:'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`).join(',');
       const response = await call(
-        `${base}/iocs/combined/indicator/v1`,
+        '/iocs/combined/indicator/v1',
         { method: 'GET', searchParams: { filter, limit: String(Math.min(2000, part.length * 5)) } },
         context,
       );
@@ -260,7 +334,7 @@ export function crowdstrikeSink(
     const duplicates: DeliveryItem[] = [];
     for (const part of chunk(items, config.batchSize)) {
       const response = await call(
-        indicatorsUrl,
+        indicatorsPath,
         {
           method: 'POST',
           searchParams: { retrodetects: String(config.retrodetects), ignore_warnings: 'true' },
@@ -289,7 +363,7 @@ export function crowdstrikeSink(
   ): Promise<void> {
     for (const part of chunk(items, config.batchSize)) {
       const response = await call(
-        indicatorsUrl,
+        indicatorsPath,
         {
           method: 'PATCH',
           searchParams: { retrodetects: String(config.retrodetects), ignore_warnings: 'true' },
@@ -316,7 +390,7 @@ export function crowdstrikeSink(
     for (const part of chunk(items, URL_CHUNK)) {
       const searchParams = new URLSearchParams([['comment', comment]]);
       for (const { id } of part) searchParams.append('ids', id);
-      const response = await call(indicatorsUrl, { method: 'DELETE', searchParams }, context);
+      const response = await call(indicatorsPath, { method: 'DELETE', searchParams }, context);
       // An id that is already gone is what a delete wants.
       if (response.status >= 300 && response.status !== 404) throw requestError(response, 'delete');
       done(part);

@@ -10,11 +10,20 @@ import { SlidingWindow, sleep, type ScriptedResponse } from './limits.js';
 // host_groups, source length, ≤2000) and uniqueness per type+value (the duplicate error shape), PATCH by id,
 // DELETE by repeated ids, search with minimal FQL (`field:'v'`, `+`, `,`), `limit` ≤ 2000, and a per-minute
 // request budget with X-Ratelimit-* headers and X-Ratelimit-Retryafter (epoch) on 429. Indicators carry
-// `created_by`/`modified_by`: the API client whose token made the call, as Falcon records it.
+// `created_by`/`modified_by`: the API client whose token made the call, as Falcon records it. A
+// region-mismatch mode plays the cloud a tenant is not in (`tenantRegion`).
 
 export interface FalconFakeOptions {
   clients: Record<string, string>;
+  /** The cloud this fake plays (`X-Cs-Region` on its answers). @default us-1 */
   region?: string;
+  /**
+   * Region-mismatch mode: the clients' CID lives in this other cloud. The token call still answers 201,
+   * naming that cloud in `X-Cs-Region` (as Falcon's token endpoint does); every IOC call answers 401.
+   */
+  tenantRegion?: string;
+  /** The fake of another cloud of the same Falcon account: tokens it issued are good here too. */
+  account?: FalconFake;
   /** @default 1799 */
   expiresInS?: number;
   /** Requests per window (a minute unless `windowMs` says otherwise). @default 6000 */
@@ -65,6 +74,8 @@ export interface FalconFake extends FakeServer {
   script(...responses: ScriptedResponse[]): void;
   tokensIssued: number;
   revokeTokens(): void;
+  /** The client a live token of this fake was issued to. */
+  clientOf(token: string): string | undefined;
   /** Indicator by type and value. */
   find(type: string, value: string): FalconIndicator | undefined;
 }
@@ -125,11 +136,17 @@ export async function startCrowdStrikeFake(options: FalconFakeOptions): Promise<
       const expiresIn = options.expiresInS ?? 1799;
       tokens.set(token, { expiresAt: Date.now() + expiresIn * 1000, client });
       state.tokensIssued++;
-      return reply(201, { access_token: token, token_type: 'bearer', expires_in: expiresIn });
+      return reply(
+        201,
+        { access_token: token, token_type: 'bearer', expires_in: expiresIn },
+        options.tenantRegion ? { 'x-cs-region': options.tenantRegion } : {},
+      );
     }
     const bearer = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
-    const issued = bearer ? tokens.get(bearer) : undefined;
-    if (issued === undefined || issued.expiresAt <= Date.now())
+    const own = bearer ? tokens.get(bearer) : undefined;
+    const client =
+      own && own.expiresAt > Date.now() ? own.client : bearer && options.account?.clientOf(bearer);
+    if (!client || options.tenantRegion)
       return reply(401, envelope(null, [{ code: 401, message: 'access denied, invalid bearer token' }]));
     if (!window.take('cid', req.at)) {
       const retryAt = Math.ceil((req.at + window.retryAfterMs('cid', req.at)) / 1000);
@@ -204,7 +221,7 @@ export async function startCrowdStrikeFake(options: FalconFakeOptions): Promise<
           continue;
         }
         seen.add(key);
-        const created = toIndicator(input, idFor(type, value), now, issued.client);
+        const created = toIndicator(input, idFor(type, value), now, client);
         indicators.set(created.id, created);
         resources.push(created);
       }
@@ -228,7 +245,7 @@ export async function startCrowdStrikeFake(options: FalconFakeOptions): Promise<
           id,
           created_by: current.created_by,
           modified_on: now,
-          modified_by: issued.client,
+          modified_by: client,
         };
         updated.expired = updated.expiration !== undefined && Date.parse(updated.expiration) <= Date.now();
         // An expired indicator's action is no_action (vendor-apis.md §9.5), whatever the PATCH asked for.
@@ -324,6 +341,10 @@ export async function startCrowdStrikeFake(options: FalconFakeOptions): Promise<
       return state.tokensIssued;
     },
     revokeTokens: () => tokens.clear(),
+    clientOf(token) {
+      const issued = tokens.get(token);
+      return issued && issued.expiresAt > Date.now() ? issued.client : undefined;
+    },
     find: (type, value) => indicators.get(idFor(type, value)),
   };
 }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { configSchema } from '../../src/config/index.js';
+import { configSchema, CROWDSTRIKE_CLOUDS } from '../../src/config/index.js';
 import { AuthRejectedError, RateLimitedError } from '../../src/http/failures.js';
+import { crowdstrikeSink } from '../../src/sinks/crowdstrike.js';
 import { createSink, TokenCache } from '../../src/sinks/index.js';
 import { findIoc, recordScore, type Store } from '../../src/store/index.js';
 import { scoringSchema } from '../../src/config/scoring.js';
@@ -11,9 +12,13 @@ import { crashingOn, deliveredCount, drain, http, ipv4s, queue, rescore, type Qu
 
 let store: Store & { dir: string };
 let fake: FalconFake;
+/** A second cloud's fake, when a test has one. */
+let otherCloud: FalconFake | undefined;
 afterEach(async () => {
   store?.close();
   await fake?.close();
+  await otherCloud?.close();
+  otherCloud = undefined;
 });
 
 function falcon(extra: Record<string, unknown> = {}, tokens = new TokenCache()) {
@@ -227,6 +232,47 @@ describe('crowdstrike sink', () => {
     fake.revokeTokens();
     expect(await drain(falcon({}, tokens), store)).toMatchObject({ delivered: 1 });
     expect(fake.tokensIssued).toBe(2);
+  });
+
+  test('a token answer naming another cloud moves the IOC calls there, warning with the config key', async () => {
+    // us-1 plays the cloud the tenant is not in; eu-1 takes the tokens us-1 issued, as one account's clouds do.
+    fake = await startCrowdStrikeFake({ clients: { 'client-1': 'right-secret' }, tenantRegion: 'eu-1' });
+    otherCloud = await startCrowdStrikeFake({
+      clients: { 'client-1': 'right-secret' },
+      region: 'eu-1',
+      account: fake,
+    });
+    store = tempStore();
+    queue(store, ipv4s(2), 'cs');
+    const config = configSchema.parse({
+      sinks: { cs: { type: 'crowdstrike', clientId: 'client-1', clientSecret: 'right-secret' } },
+    }).sinks.cs!;
+    if (config.type !== 'crowdstrike') throw new Error('not a crowdstrike sink');
+    const warnings: string[] = [];
+    const sink = crowdstrikeSink('cs', config, {
+      http,
+      tokens: new TokenCache(),
+      warn: (m) => warnings.push(m),
+      clouds: { ...CROWDSTRIKE_CLOUDS, 'us-1': fake.url, 'eu-1': otherCloud.url },
+    });
+    expect(await drain(sink, store)).toMatchObject({ delivered: 2, pending: 0 });
+    expect(otherCloud.indicators.size).toBe(2);
+    expect(fake.requests.map((r) => r.path)).toEqual(['/oauth2/token']);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('cloud eu-1 (X-Cs-Region), not us-1');
+    expect(warnings[0]).toContain('sinks.cs.cloud: eu-1');
+  });
+
+  test('an explicit baseUrl in the wrong cloud: the 401 says which cloud the tenant is in and which keys to change', async () => {
+    fake = await startCrowdStrikeFake({ clients: { 'client-1': 'right-secret' }, tenantRegion: 'eu-1' });
+    store = tempStore();
+    queue(store, ipv4s(2), 'cs');
+    const err = await drain(falcon(), store).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthRejectedError);
+    expect((err as Error).message).toContain('the tenant is in cloud eu-1 (X-Cs-Region), not us-1');
+    expect((err as Error).message).toContain('set sinks.cs.cloud: eu-1 and remove sinks.cs.baseUrl');
+    expect((err as Error).message).not.toContain('right-secret');
+    expect(fake.indicators.size).toBe(0);
   });
 
   test('429 (another client spent the budget) waits until X-Ratelimit-Retryafter', async () => {

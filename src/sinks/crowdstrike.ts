@@ -37,6 +37,7 @@ interface Held {
 // never as a live indicator without an end. Falcon documents no way to clear or push back an expiration
 // that has passed (the indicator turns `no_action`, `expired`), so an indicator of ours that is expired,
 // or carries an expiration the upsert has none for, is deleted and created afresh.
+// The token answer names the tenant's cloud (`X-Cs-Region`); without an explicit baseUrl the IOC calls follow it.
 // Every answer reports the CID's remaining request budget; once it is spent, the next request waits for
 // it to come back rather than spend itself on a 429.
 

@@ -181,7 +181,8 @@ export function createActivities(deps: ActivityDeps) {
       }
       const ctx = Context.current();
       try {
-        const report = await drainOutbox(createSink(input.sink, sinkConfig, { http, tokens, now }), db, {
+        const sink = createSink(input.sink, sinkConfig, { http, tokens, now, warn: (m) => void log.warn(m) });
+        const report = await drainOutbox(sink, db, {
           cycleId: input.cycleId,
           now,
           batchSize: sinkConfig.batchSize,

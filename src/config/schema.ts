@@ -402,6 +402,7 @@ export const CROWDSTRIKE_CLOUDS = {
   'us-2': 'https://api.us-2.crowdstrike.com',
   'eu-1': 'https://api.eu-1.crowdstrike.com',
   'us-gov-1': 'https://api.laggar.gcw.crowdstrike.com',
+  'us-gov-2': 'https://api.us-gov-2.crowdstrike.mil',
 } as const;
 
 const crowdstrikeSink = z
@@ -410,8 +411,12 @@ const crowdstrikeSink = z
     cloud: z
       .enum(Object.keys(CROWDSTRIKE_CLOUDS) as [keyof typeof CROWDSTRIKE_CLOUDS])
       .default('us-1')
-      .describe('Falcon cloud region, which picks the API base URL.'),
-    baseUrl: httpUrl.optional().describe('Explicit API base URL (overrides cloud).'),
+      .describe(
+        'Falcon cloud region, which picks the API base URL. When the token answer names another cloud (X-Cs-Region), the IOC calls go there, with a warning.',
+      ),
+    baseUrl: httpUrl
+      .optional()
+      .describe('Explicit API base URL (overrides cloud, and is kept whatever the token answer names).'),
     clientId: z.string().min(1).describe('OAuth2 API client id.'),
     clientSecret: credential,
     memberCid: z.string().min(1).optional().describe('MSSP: the child CID to act in.'),

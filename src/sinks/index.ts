@@ -20,6 +20,8 @@ export interface SinkDeps {
   now?: () => number;
   /** Waits between acknowledgement polls (tests shorten it). */
   sleep?: (ms: number) => Promise<void>;
+  /** Where a sink reports a problem it works around (the activity's logger). @default silent */
+  warn?: (message: string) => void;
 }
 
 export function createSink(name: string, config: SinkConfig, deps: SinkDeps): Sink {

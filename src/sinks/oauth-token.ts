@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AuthRejectedError } from '../http/failures.js';
+import type { JsonResponse } from '../http/request.js';
 import { parseBody, type SinkHttp } from './settings.js';
 
 // OAuth 2.0 client credentials, as Entra ID (Sentinel) and CrowdStrike both do them: one form POST for a
@@ -25,24 +26,36 @@ export interface TokenSource {
   success: readonly number[];
 }
 
+/** A bearer token with the headers of the answer that issued it (CrowdStrike names the tenant's cloud there). */
+export interface IssuedToken {
+  token: string;
+  expiresAt: number;
+  headers: JsonResponse['headers'];
+}
+
 /** A worker-wide cache of bearer tokens; one instance lives as long as the activities object. */
 export class TokenCache {
-  private readonly tokens = new Map<string, Promise<{ token: string; expiresAt: number }>>();
+  private readonly tokens = new Map<string, Promise<IssuedToken>>();
   /** Tokens fetched (not served from cache): tests and the bench count them. */
   fetched = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
   async get(http: SinkHttp, source: TokenSource, signal?: AbortSignal): Promise<string> {
+    return (await this.issued(http, source, signal)).token;
+  }
+
+  /** The current token and the answer it came with, fetched when there is none or it is about to expire. */
+  async issued(http: SinkHttp, source: TokenSource, signal?: AbortSignal): Promise<IssuedToken> {
     const cached = this.tokens.get(source.key);
     if (cached) {
       const entry = await cached.catch(() => undefined);
-      if (entry && entry.expiresAt - EARLY_REFRESH_MS > this.now()) return entry.token;
+      if (entry && entry.expiresAt - EARLY_REFRESH_MS > this.now()) return entry;
     }
     const pending = this.fetch(http, source, signal);
     this.tokens.set(source.key, pending);
     try {
-      return (await pending).token;
+      return await pending;
     } catch (err) {
       this.tokens.delete(source.key);
       throw err;
@@ -53,7 +66,7 @@ export class TokenCache {
     this.tokens.delete(key);
   }
 
-  private async fetch(http: SinkHttp, source: TokenSource, signal?: AbortSignal) {
+  private async fetch(http: SinkHttp, source: TokenSource, signal?: AbortSignal): Promise<IssuedToken> {
     this.fetched++;
     const response = await http.call(source.tokenUrl, {
       method: 'POST',
@@ -69,7 +82,11 @@ export class TokenCache {
       );
     }
     const answer = parseBody(http.site, tokenAnswer, response);
-    return { token: answer.access_token, expiresAt: this.now() + answer.expires_in * 1000 };
+    return {
+      token: answer.access_token,
+      expiresAt: this.now() + answer.expires_in * 1000,
+      headers: response.headers,
+    };
   }
 }
 

@@ -9,11 +9,21 @@ import { SlidingWindow, sleep, type ScriptedResponse } from './limits.js';
 // per-indicator validation (type/value format, action/severity/platforms enums, applied_globally xor
 // host_groups, source length, ≤2000) and uniqueness per type+value (the duplicate error shape), PATCH by id,
 // DELETE by repeated ids, search with minimal FQL (`field:'v'`, `+`, `,`), `limit` ≤ 2000, and a per-minute
-// request budget with X-Ratelimit-* headers and X-Ratelimit-Retryafter (epoch) on 429.
+// request budget with X-Ratelimit-* headers and X-Ratelimit-Retryafter (epoch) on 429. Indicators carry
+// `created_by`/`modified_by`: the API client whose token made the call, as Falcon records it. A
+// region-mismatch mode plays the cloud a tenant is not in (`tenantRegion`).
 
 export interface FalconFakeOptions {
   clients: Record<string, string>;
+  /** The cloud this fake plays (`X-Cs-Region` on its answers). @default us-1 */
   region?: string;
+  /**
+   * Region-mismatch mode: the clients' CID lives in this other cloud. The token call still answers 201,
+   * naming that cloud in `X-Cs-Region` (as Falcon's token endpoint does); every IOC call answers 401.
+   */
+  tenantRegion?: string;
+  /** The fake of another cloud of the same Falcon account: tokens it issued are good here too. */
+  account?: FalconFake;
   /** @default 1799 */
   expiresInS?: number;
   /** Requests per window (a minute unless `windowMs` says otherwise). @default 6000 */
@@ -45,18 +55,27 @@ export interface FalconIndicator {
   expired: boolean;
   deleted: boolean;
   created_on: string;
+  created_by: string;
   modified_on: string;
+  modified_by: string;
 }
 
 export interface FalconFake extends FakeServer {
   indicators: Map<string, FalconIndicator>;
   /** Values the fake refuses per indicator (as an allowlisted hash would be). */
   rejectValues: Set<string>;
-  /** Values another client creates between a lookup and a create (to provoke the duplicate path). */
-  raceValues: Set<string>;
+  /**
+   * Values created between a lookup and a create (to provoke the duplicate path), each by the client id
+   * it maps to: another integration, or this client's own concurrent delivery.
+   */
+  raceValues: Map<string, string>;
+  /** Puts an indicator in place as `createdBy` made it (an analyst's, another integration's). */
+  plant(type: string, value: string, createdBy: string, fields?: Partial<FalconIndicator>): FalconIndicator;
   script(...responses: ScriptedResponse[]): void;
   tokensIssued: number;
   revokeTokens(): void;
+  /** The client a live token of this fake was issued to. */
+  clientOf(token: string): string | undefined;
   /** Indicator by type and value. */
   find(type: string, value: string): FalconIndicator | undefined;
 }
@@ -70,10 +89,11 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const idFor = (type: string, value: string) => createHash('sha256').update(`${type}:${value}`).digest('hex');
 
 export async function startCrowdStrikeFake(options: FalconFakeOptions): Promise<FalconFake> {
-  const tokens = new Map<string, number>();
+  /** Token → its expiry and the client it was issued to. */
+  const tokens = new Map<string, { expiresAt: number; client: string }>();
   const indicators = new Map<string, FalconIndicator>();
   const rejectValues = new Set<string>();
-  const raceValues = new Set<string>();
+  const raceValues = new Map<string, string>();
   const scripted: ScriptedResponse[] = [];
   const perMinute = options.perMinute ?? 6000;
   const windowMs = options.windowMs ?? 60_000;
@@ -114,13 +134,19 @@ export async function startCrowdStrikeFake(options: FalconFakeOptions): Promise<
         return reply(403, envelope(null, [{ code: 403, message: 'access denied, invalid client' }]));
       const token = `cs.${randomUUID()}`;
       const expiresIn = options.expiresInS ?? 1799;
-      tokens.set(token, Date.now() + expiresIn * 1000);
+      tokens.set(token, { expiresAt: Date.now() + expiresIn * 1000, client });
       state.tokensIssued++;
-      return reply(201, { access_token: token, token_type: 'bearer', expires_in: expiresIn });
+      return reply(
+        201,
+        { access_token: token, token_type: 'bearer', expires_in: expiresIn },
+        options.tenantRegion ? { 'x-cs-region': options.tenantRegion } : {},
+      );
     }
     const bearer = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
-    const expiry = bearer ? tokens.get(bearer) : undefined;
-    if (expiry === undefined || expiry <= Date.now())
+    const own = bearer ? tokens.get(bearer) : undefined;
+    const client =
+      own && own.expiresAt > Date.now() ? own.client : bearer && options.account?.clientOf(bearer);
+    if (!client || options.tenantRegion)
       return reply(401, envelope(null, [{ code: 401, message: 'access denied, invalid bearer token' }]));
     if (!window.take('cid', req.at)) {
       const retryAt = Math.ceil((req.at + window.retryAfterMs('cid', req.at)) / 1000);
@@ -179,9 +205,11 @@ export async function startCrowdStrikeFake(options: FalconFakeOptions): Promise<
       for (const input of list) {
         const type = String(input.type);
         const value = String(input.value);
-        if (raceValues.delete(value) && TYPES.has(type)) {
+        const racer = raceValues.get(value);
+        if (racer !== undefined && TYPES.has(type)) {
+          raceValues.delete(value);
           const id = idFor(type, value);
-          indicators.set(id, { ...toIndicator(input, id, now), source: 'another-client' });
+          indicators.set(id, { ...toIndicator(input, id, now, racer), source: racer });
         }
         const problems = validate(input, true);
         const key = `${type}:${value}`;
@@ -193,7 +221,7 @@ export async function startCrowdStrikeFake(options: FalconFakeOptions): Promise<
           continue;
         }
         seen.add(key);
-        const created = toIndicator(input, idFor(type, value), now);
+        const created = toIndicator(input, idFor(type, value), now, client);
         indicators.set(created.id, created);
         resources.push(created);
       }
@@ -215,9 +243,13 @@ export async function startCrowdStrikeFake(options: FalconFakeOptions): Promise<
           ...current,
           ...(input as Partial<FalconIndicator>),
           id,
+          created_by: current.created_by,
           modified_on: now,
+          modified_by: client,
         };
         updated.expired = updated.expiration !== undefined && Date.parse(updated.expiration) <= Date.now();
+        // An expired indicator's action is no_action (vendor-apis.md §9.5), whatever the PATCH asked for.
+        if (updated.expired) updated.action = 'no_action';
         indicators.set(id, updated);
         resources.push(updated);
       }
@@ -282,16 +314,47 @@ export async function startCrowdStrikeFake(options: FalconFakeOptions): Promise<
     indicators,
     rejectValues,
     raceValues,
+    plant(type, value, createdBy, fields = {}) {
+      const now = new Date().toISOString();
+      const planted: FalconIndicator = {
+        ...toIndicator(
+          {
+            type,
+            value,
+            action: 'detect',
+            severity: 'medium',
+            platforms: ['windows'],
+            applied_globally: true,
+          },
+          idFor(type, value),
+          now,
+          createdBy,
+        ),
+        source: createdBy,
+        ...fields,
+      };
+      indicators.set(planted.id, planted);
+      return planted;
+    },
     script: (...r) => scripted.push(...r),
     get tokensIssued() {
       return state.tokensIssued;
     },
     revokeTokens: () => tokens.clear(),
+    clientOf(token) {
+      const issued = tokens.get(token);
+      return issued && issued.expiresAt > Date.now() ? issued.client : undefined;
+    },
     find: (type, value) => indicators.get(idFor(type, value)),
   };
 }
 
-function toIndicator(input: Record<string, unknown>, id: string, now: string): FalconIndicator {
+function toIndicator(
+  input: Record<string, unknown>,
+  id: string,
+  now: string,
+  client: string,
+): FalconIndicator {
   return {
     ...(input as Partial<FalconIndicator>),
     id,
@@ -302,7 +365,9 @@ function toIndicator(input: Record<string, unknown>, id: string, now: string): F
     expired: false,
     deleted: false,
     created_on: now,
+    created_by: client,
     modified_on: now,
+    modified_by: client,
   };
 }
 

@@ -180,9 +180,12 @@ export function createActivities(deps: ActivityDeps) {
         );
       }
       const ctx = Context.current();
+      const { workflowExecution, activityRunId, activityId, attempt } = ctx.info;
       try {
         const report = await drainOutbox(createSink(input.sink, sinkConfig, { http, tokens, now }), db, {
           cycleId: input.cycleId,
+          // Unique per attempt: a retry must not pass for an earlier attempt still running on a stalled worker.
+          holder: `${workflowExecution?.workflowId ?? activityRunId}/${activityId}#${attempt}`,
           now,
           batchSize: sinkConfig.batchSize,
           signal: ctx.cancellationSignal,

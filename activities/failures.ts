@@ -1,14 +1,31 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { AuthRejectedError, HttpFailure, RateLimitedError } from '../src/http/failures.js';
+import { SinkBusyError } from '../src/pipeline/deliver.js';
 import { FAILURE_TYPES } from '../src/shared/messages.js';
 
 /**
+ * How long a delivery waits when another attempt holds its sink's lease: most drains end within seconds,
+ * and this retry then finds the outbox drained. Temporal's own backoff would stretch the waits toward the
+ * retry policy's one-minute maximum interval; a fixed short wait spends the policy's attempts (8 in
+ * workflows/ingest-cycle.ts, about 70 s of waiting) on a holder that is nearly done.
+ */
+export const SINK_BUSY_RETRY_MS = 10_000;
+
+/**
  * Turns the typed HTTP failures of src/http into the ApplicationFailures the workflows' retry policies
- * understand: auth and request errors are final, 429 waits for Retry-After, the rest backs off.
+ * understand: auth and request errors are final, 429 waits for Retry-After, a busy sink waits a few
+ * seconds, the rest backs off.
  * @param rateWindowMs how long to wait after a 429 that names no delay (VirusTotal sends none): the
  *   service's rate window, after which the calls that filled it have left it. @default 60000
  */
 export function toActivityFailure(err: unknown, rateWindowMs = 60_000): unknown {
+  if (err instanceof SinkBusyError) {
+    return ApplicationFailure.create({
+      message: err.message,
+      type: FAILURE_TYPES.sinkBusy,
+      nextRetryDelay: SINK_BUSY_RETRY_MS,
+    });
+  }
   if (!(err instanceof HttpFailure)) return err;
   if (err instanceof RateLimitedError) {
     return ApplicationFailure.create({

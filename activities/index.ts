@@ -180,10 +180,13 @@ export function createActivities(deps: ActivityDeps) {
         );
       }
       const ctx = Context.current();
+      const { workflowExecution, activityRunId, activityId, attempt } = ctx.info;
       try {
         const sink = createSink(input.sink, sinkConfig, { http, tokens, now, warn: (m) => void log.warn(m) });
         const report = await drainOutbox(sink, db, {
           cycleId: input.cycleId,
+          // Unique per attempt: a retry must not pass for an earlier attempt still running on a stalled worker.
+          holder: `${workflowExecution?.workflowId ?? activityRunId}/${activityId}#${attempt}`,
           now,
           batchSize: sinkConfig.batchSize,
           signal: ctx.cancellationSignal,

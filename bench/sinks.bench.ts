@@ -68,6 +68,7 @@ async function bench(name: string, raw: Record<string, unknown>, fake: FakeServe
   const started = performance.now();
   const report = await drainOutbox(sink, store.db, {
     cycleId: 'bench',
+    holder: 'bench',
     now: Date.now,
     batchSize: config.batchSize,
   });

@@ -26,6 +26,8 @@ export const FAILURE_TYPES = {
   rateLimited: 'RateLimited',
   /** 5xx, timeouts, unreachable: retried with backoff. */
   unavailable: 'Unavailable',
+  /** Another deliver attempt holds the sink's lease: retried after a short wait. */
+  sinkBusy: 'SinkBusy',
 } as const;
 
 /** The vendors, and the activity each one's task queue runs (one name per vendor reads well in a timeline). */

@@ -179,6 +179,18 @@ export const sinkInflight = sqliteTable('sink_inflight', {
   state: text('state').notNull(),
 });
 
+/**
+ * Who drains each sink's outbox now: a sink's exactly-once (its in-flight marker, its ack ids) holds only
+ * with one drainer at a time. A row is held until `expires_at` unless its holder renews it; an expired
+ * row is free for the next drainer to take over.
+ */
+export const sinkLeases = sqliteTable('sink_leases', {
+  sink: text('sink').primaryKey(),
+  /** The deliver attempt holding the lease (workflow, activity, attempt). */
+  holder: text('holder').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+});
+
 export const cycles = sqliteTable('cycles', {
   id: text('id').primaryKey(),
   startedAt: integer('started_at').notNull(),

@@ -8,6 +8,7 @@ import { fileSink } from '../../src/sinks/file.js';
 import type { Sink } from '../../src/sinks/index.js';
 import { findIoc, recordScore, type Store } from '../../src/store/index.js';
 import { seed, sighting, tempStore } from '../support/store.js';
+import { TEST_HOLDER } from './support.js';
 
 let store: Store & { dir: string };
 afterEach(() => store?.close());
@@ -32,7 +33,7 @@ function queue(count: number): void {
 }
 
 const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean);
-const options = (batchSize: number) => ({ cycleId: 'c1', now: () => 2, batchSize });
+const options = (batchSize: number) => ({ cycleId: 'c1', holder: TEST_HOLDER, now: () => 2, batchSize });
 
 describe('file sink', () => {
   test('delivers every queued IOC once, in batches', async () => {

@@ -52,8 +52,11 @@ export function rescore(store: Store, i: Queued, sink: string, threshold = 70, a
   );
 }
 
-export const drain = (sink: Sink, store: Store, batchSize = 100) =>
-  drainOutbox(sink, store.db, { cycleId: 'c1', now: Date.now, batchSize });
+/** The holder of tests that drain without Temporal: one drainer at a time unless a test names another. */
+export const TEST_HOLDER = 'test-drainer';
+
+export const drain = (sink: Sink, store: Store, batchSize = 100, holder = TEST_HOLDER) =>
+  drainOutbox(sink, store.db, { cycleId: 'c1', holder, now: Date.now, batchSize });
 
 export function ipv4s(n: number, offset = 0): Queued[] {
   return Array.from({ length: n }, (_, k) => {

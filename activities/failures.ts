@@ -4,12 +4,13 @@ import { SinkBusyError } from '../src/pipeline/deliver.js';
 import { FAILURE_TYPES } from '../src/shared/messages.js';
 
 /**
- * How long a delivery waits when another attempt holds its sink's lease: most drains end within seconds,
- * and this retry then finds the outbox drained. Temporal's own backoff would stretch the waits toward the
- * retry policy's one-minute maximum interval; a fixed short wait spends the policy's attempts (8 in
- * workflows/ingest-cycle.ts, about 70 s of waiting) on a holder that is nearly done.
+ * How long a delivery waits when another attempt holds its sink's lease. The retry policy's attempts (8 in
+ * workflows/ingest-cycle.ts) then span 7 × 30 s = 3.5 min, longer than the lease's TTL (2 min,
+ * src/pipeline/deliver.ts): the lease of an attempt whose worker died always expires before the retries run
+ * out, and a live drain of another cycle has that long to empty the outbox. Temporal's own backoff would
+ * make the waits uneven and shorter at first.
  */
-export const SINK_BUSY_RETRY_MS = 10_000;
+export const SINK_BUSY_RETRY_MS = 30_000;
 
 /**
  * Turns the typed HTTP failures of src/http into the ApplicationFailures the workflows' retry policies

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterEach, describe, expect, test } from 'vitest';
-import { toActivityFailure } from '../../activities/failures.js';
+import { SINK_BUSY_RETRY_MS, toActivityFailure } from '../../activities/failures.js';
 import {
   drainOutbox,
   SINK_LEASE_TTL_MS,
@@ -105,7 +105,7 @@ describe('one drainer per sink', () => {
     expect(failure).toMatchObject({
       type: FAILURE_TYPES.sinkBusy,
       nonRetryable: false,
-      nextRetryDelay: 10_000,
+      nextRetryDelay: SINK_BUSY_RETRY_MS,
     });
 
     open();

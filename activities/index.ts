@@ -9,7 +9,7 @@ import { parseKey } from '../src/ioc/index.js';
 import { collect, type AllowlistMatcher } from '../src/pipeline/collect.js';
 import { drainOutbox } from '../src/pipeline/deliver.js';
 import { decayScores, type DecayReport } from '../src/pipeline/decay.js';
-import { scoreAndRecord, type VendorGap } from '../src/pipeline/score.js';
+import { scoreAndRecord, sinkThresholds, type VendorGap } from '../src/pipeline/score.js';
 import { vendorsFor } from '../src/enrichers/index.js';
 import {
   FAILURE_TYPES,
@@ -28,6 +28,7 @@ import {
   cycleStartedAt,
   finishCycleRow,
   planWork,
+  queueMissedUpserts,
   recordSourceFailure,
   settledInCycle,
   startCycleRow,
@@ -106,10 +107,17 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Scores allowlisted IOCs 0 in bulk and writes the cycle's work list. */
+    /**
+     * Scores allowlisted IOCs 0 in bulk, queues for each sink what it qualifies for but never received (a
+     * sink added since), and writes the cycle's work list.
+     */
     async planEnrichment(input: { cycleId: string }): Promise<{ planned: number; allowlisted: number }> {
       const allowlisted = allowlistedAwaitingZero(db);
       for (const key of allowlisted) scoreAndRecord(db, config, key, input.cycleId, now());
+      const missed = queueMissedUpserts(db, sinkThresholds(config), now());
+      for (const [sink, queued] of Object.entries(missed))
+        if (queued > 0)
+          log.info('queued for a sink the IOCs it qualifies for but never received', { sink, queued });
       const plan = { planned: planWork(db, input.cycleId, now()), allowlisted: allowlisted.length };
       log.info('enrichment planned', plan);
       return plan;

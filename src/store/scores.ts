@@ -1,4 +1,4 @@
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, isNull, notExists, or, gt, sql } from 'drizzle-orm';
 import type { ScoreResult } from '../scoring/index.js';
 import type { StoreDb } from './open.js';
 import { placeholders, preparedPerConnection } from './prepared.js';
@@ -176,4 +176,47 @@ function queueForSink(
   const held = lastSinkAction.get({ iocId, sink })?.action === 'upsert';
   if (!qualifies && !held) return;
   queueSinkAction.run({ iocId, sink, action: qualifies ? 'upsert' : 'withdraw', scoreVersion, createdAt });
+}
+
+/**
+ * Queues an upsert, for each sink, of every IOC that qualifies for it now but was never queued to it: the
+ * current set of a sink added to a running deployment (scoring queues only what it scores from then on),
+ * or the IOCs a lowered threshold now admits that the sink never held. Expired and allowlisted IOCs are not
+ * sent. Returns how many rows were queued per sink; a second call queues nothing.
+ */
+export function queueMissedUpserts(
+  db: StoreDb,
+  sinks: readonly SinkThreshold[],
+  now: number,
+): Record<string, number> {
+  const queued: Record<string, number> = {};
+  for (const { sink, threshold } of sinks) {
+    const candidates = db
+      .select({
+        // INSERT … SELECT names every column in table order; a null id takes the next row id.
+        id: sql<number>`null`.as('id'),
+        iocId: iocs.id,
+        sink: sql<string>`${sink}`.as('sink'),
+        action: sql<'upsert'>`'upsert'`.as('action'),
+        scoreVersion: iocs.scoreVersion,
+        createdAt: sql<number>`${now}`.as('created_at'),
+      })
+      .from(iocs)
+      .innerJoin(scores, and(eq(scores.iocId, iocs.id), eq(scores.version, iocs.scoreVersion)))
+      .where(
+        and(
+          eq(iocs.status, 'scored'),
+          gte(iocs.score, threshold),
+          or(isNull(scores.expiresAt), gt(scores.expiresAt, now)),
+          notExists(
+            db
+              .select({ one: sql`1` })
+              .from(outbox)
+              .where(and(eq(outbox.iocId, iocs.id), eq(outbox.sink, sink))),
+          ),
+        ),
+      );
+    queued[sink] = db.insert(outbox).select(candidates).onConflictDoNothing().run().changes;
+  }
+  return queued;
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { computeScore } from '../../src/scoring/index.js';
 import { scoringSchema } from '../../src/config/scoring.js';
-import { findIoc, recordScore, type Store } from '../../src/store/index.js';
+import { findIoc, queueMissedUpserts, recordScore, type Store } from '../../src/store/index.js';
 import { seed, sighting, tempStore } from '../support/store.js';
 
 /** Scores equal to the source's reliability, so thresholds read plainly. */
@@ -83,6 +83,47 @@ describe('recording a score', () => {
       { version: 2, at: 5_001 },
       { version: 3, at: 9_000 },
     ]);
+  });
+});
+
+describe('a sink added to a running deployment', () => {
+  test('gets the current set it qualifies for, once; expired, allowlisted and low scores stay out', () => {
+    store = tempStore();
+    const keys = ['91.92.109.43', '91.92.109.44', '91.92.109.45', '91.92.109.46'];
+    seed(
+      store,
+      keys.map((ip) => sighting('ipv4', ip, 'feed')),
+    );
+    scoreAs(store, 'ipv4:91.92.109.43', 95); // qualifies for both new sinks
+    scoreAs(store, 'ipv4:91.92.109.44', 75); // for the one at 70 only
+    scoreAs(store, 'ipv4:91.92.109.45', 95); // expires before now
+    store.sqlite
+      .prepare(
+        "update scores set expires_at = 10 where ioc_id = (select id from iocs where value = '91.92.109.45')",
+      )
+      .run();
+    scoreAs(store, 'ipv4:91.92.109.46', 95); // allowlisted since
+    store.sqlite.prepare("update iocs set status = 'allowlisted' where value = '91.92.109.46'").run();
+    const before = outboxRows(store).length;
+
+    const added = [
+      { sink: 'siem', threshold: 70 }, // configured all along: already queued what it qualified for
+      { sink: 'splunk', threshold: 70 },
+      { sink: 'falcon', threshold: 90 },
+    ];
+    expect(queueMissedUpserts(store.db, added, 1_000)).toEqual({ siem: 0, splunk: 2, falcon: 1 });
+    const queued = store.sqlite
+      .prepare(
+        'select o.sink, i.value, o.action, o.score_version as v from outbox o join iocs i on i.id = o.ioc_id where o.sink in (?, ?) order by o.sink, i.value',
+      )
+      .all('splunk', 'falcon');
+    expect(queued).toEqual([
+      { sink: 'falcon', value: '91.92.109.43', action: 'upsert', v: 1 },
+      { sink: 'splunk', value: '91.92.109.43', action: 'upsert', v: 1 },
+      { sink: 'splunk', value: '91.92.109.44', action: 'upsert', v: 1 },
+    ]);
+    expect(outboxRows(store)).toHaveLength(before + 3);
+    expect(queueMissedUpserts(store.db, added, 1_000)).toEqual({ siem: 0, splunk: 0, falcon: 0 });
   });
 });
 

@@ -35,9 +35,11 @@ export async function startPipeline(
     allowlists?: AllowlistMatcher;
     /** For a server of the test's own; the shared one has a namespace per vitest worker. */
     namespace?: string;
+    /** The folder (config, store, feeds) of a pipeline stopped before: the same deployment, reconfigured. */
+    dir?: string;
   } = {},
 ): Promise<Pipeline> {
-  const dir = mkdtempSync(join(tmpdir(), 'iocflow-test-'));
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'iocflow-test-'));
   const id = randomUUID().slice(0, 8);
   writeFileSync(
     join(dir, 'config.yaml'),

@@ -427,7 +427,7 @@ program
   .action(async (ioc: string, opts: { config?: string; json?: boolean }) => {
     const { config } = loadConfig(resolveConfigPath(opts.config));
     const outcome = indicatorFrom(ioc);
-    const store = openStore(config.store.path);
+    const store = openExistingStore(config.store.path);
     try {
       const details = iocDetails(store.db, outcome.key);
       if (!details) throw new NotFoundError(`${outcome.key} is not in the store (${config.store.path})`);
@@ -517,7 +517,7 @@ program
   .option('-o, --output <file>', 'write FILE (replaced only once complete) instead of standard output')
   .action(async (opts: { config?: string; format: ExportFormat; minScore: number; output?: string }) => {
     const { config } = loadConfig(resolveConfigPath(opts.config));
-    const store = openStore(config.store.path);
+    const store = openExistingStore(config.store.path);
     try {
       const now = Date.now();
       const iocs = highConfidenceIocs(store.db, { minScore: opts.minScore, now });
@@ -673,9 +673,21 @@ async function withClient(
   }
 }
 
+/**
+ * The store a read-only command reads. Opening a missing file would create an empty store there, and a
+ * mistyped `store.path` would then answer "nothing found" instead of pointing at the mistake.
+ */
+function openExistingStore(path: string): Store {
+  if (!existsSync(path))
+    throw new NotFoundError(
+      `no store at ${path} (config: store.path): no cycle has run with this configuration yet, or the path is wrong`,
+    );
+  return openStore(path);
+}
+
 /** Opens the store for one read; closes it whatever happens. */
 function withStore<T>(path: string, fn: (store: Store) => T): T {
-  const store = openStore(path);
+  const store = openExistingStore(path);
   try {
     return fn(store);
   } finally {

@@ -1,4 +1,4 @@
-import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { Client, Connection, isGrpcServiceError, type ConnectionOptions } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
@@ -58,7 +58,14 @@ export async function ensureTemporal(
     stopServer = await startDevServer(config, local);
     connection = await Connection.connect(connectOptions);
   }
-  const added = await ensureSearchAttributes(connection, namespace);
+  const added = await ensureSearchAttributes(connection, namespace).catch((err: unknown) => {
+    // The first call that names the namespace: a missing one is a configuration mistake, so name the key.
+    if (isGrpcServiceError(err) && (err.code as number) === GRPC_NOT_FOUND)
+      throw new Error(
+        `namespace ${namespace} does not exist on ${describeConnection(config.temporal)} (config: temporal.namespace); create it or fix the name`,
+      );
+    throw err;
+  });
   if (added.length > 0) say(`registered search attributes ${added.join(', ')}`);
   const client = new Client({ connection, namespace });
   return {
@@ -72,6 +79,9 @@ export async function ensureTemporal(
     },
   };
 }
+
+/** gRPC status 5 (the SDK does not re-export grpc-js's `status` enum). */
+const GRPC_NOT_FOUND = 5;
 
 const DEV_SERVER_START_TIMEOUT_MS = 60_000;
 

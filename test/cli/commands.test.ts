@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, inject, test } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { scoreAndRecord } from '../../src/pipeline/score.js';
 import { openStore, recordSightings } from '../../src/store/index.js';
@@ -29,6 +29,31 @@ describe('the iocflow command line', () => {
       { input: '8.8.8.8', type: 'ipv4', value: '8.8.8.8', allowlisted: 'builtin-public-dns' },
       { input: 'not an ioc', rejected: 'unknown_type' },
     ]);
+  });
+
+  test('a read command on a store path where no store is says so (exit 4) and creates nothing there', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iocflow-cli-'));
+    writeFileSync(join(dir, 'config.yaml'), 'store:\n  path: stroe/iocflow.db\nsources: {}\nsinks: {}\n');
+    for (const command of [['search'], ['cycles'], ['export'], ['show', '1.2.3.4']]) {
+      const result = await iocflow([...command, '-c', join(dir, 'config.yaml')]);
+      expect(result.code, command[0]).toBe(4);
+      expect(result.stderr).toContain(`no store at ${join(dir, 'stroe', 'iocflow.db')} (config: store.path)`);
+    }
+    expect(existsSync(join(dir, 'stroe'))).toBe(false);
+  });
+
+  test('a namespace the server does not have is named with its config key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iocflow-cli-'));
+    writeFileSync(
+      join(dir, 'config.yaml'),
+      'temporal:\n  namespace: no-such-namespace\nsources: {}\nsinks: {}\n',
+    );
+    const result = await iocflow(['schedule', 'describe', '-c', join(dir, 'config.yaml')], {
+      env: { TEMPORAL_ADDRESS: inject('temporalAddress') },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('namespace no-such-namespace does not exist');
+    expect(result.stderr).toContain('(config: temporal.namespace)');
   });
 
   test('config check exits 2 and names the key on a broken config', async () => {

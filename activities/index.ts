@@ -7,7 +7,7 @@ import { toActivityFailure } from './failures.js';
 import { iocWorkflowId, iocSearchValue } from '../src/ioc/identity.js';
 import { parseKey } from '../src/ioc/index.js';
 import { collect, type AllowlistMatcher } from '../src/pipeline/collect.js';
-import { drainOutbox } from '../src/pipeline/deliver.js';
+import { deliveryHolder, drainOutbox } from '../src/pipeline/deliver.js';
 import { decayScores, type DecayReport } from '../src/pipeline/decay.js';
 import { scoreAndRecord, sinkThresholds, type VendorGap } from '../src/pipeline/score.js';
 import { vendorsFor } from '../src/enrichers/index.js';
@@ -193,8 +193,11 @@ export function createActivities(deps: ActivityDeps) {
         const sink = createSink(input.sink, sinkConfig, { http, tokens, now, warn: (m) => void log.warn(m) });
         const report = await drainOutbox(sink, db, {
           cycleId: input.cycleId,
-          // Unique per attempt: a retry must not pass for an earlier attempt still running on a stalled worker.
-          holder: `${workflowExecution?.workflowId ?? activityRunId}/${activityId}#${attempt}`,
+          holder: deliveryHolder(
+            workflowExecution?.workflowId ?? activityRunId ?? 'no-workflow',
+            activityId,
+            attempt,
+          ),
           now,
           batchSize: sinkConfig.batchSize,
           signal: ctx.cancellationSignal,

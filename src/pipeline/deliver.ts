@@ -46,6 +46,14 @@ export class SinkLeaseLostError extends Error {
   }
 }
 
+/**
+ * The lease holder of one deliver activity attempt: unique per attempt, so a retry never passes for an
+ * earlier attempt still running on a stalled worker.
+ */
+export function deliveryHolder(run: string, activityId: string, attempt: number): string {
+  return `${run}/${activityId}#${attempt}`;
+}
+
 export interface DeliverOptions {
   cycleId: string | null;
   /** Who drains: unique per attempt (the deliver activity builds it from its workflow, activity and attempt). */

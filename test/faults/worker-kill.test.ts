@@ -100,7 +100,7 @@ async function runCycle(address: string, kill: boolean): Promise<Run> {
     kills.push({
       at: Date.now(),
       stage,
-      orphansEnded: await expireOrphanedAttempts(client, config.temporal.taskQueue, dead),
+      orphansEnded: await expireOrphanedAttempts(client, config.temporal.taskQueue, dead, config.store.path),
     });
   };
   const progress = () => handle.query(progressQuery);

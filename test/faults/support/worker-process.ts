@@ -5,7 +5,9 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
+import { deliveryHolder } from '../../../src/pipeline/deliver.js';
 import { loadConfig, type Config } from '../../../src/config/index.js';
 import { PROJECT_ROOT } from '../../../src/project-root.js';
 import { testNamespace } from '../../support/namespace.js';
@@ -103,12 +105,15 @@ export async function connectClient(address: string, namespace = testNamespace()
  * Fails the activity attempts a killed worker left started, as the server does once their heartbeat or
  * start-to-close timeout runs out (2 minutes for collect and deliver, 1 for scoring): the retry then runs
  * on the new worker. It stands in for the wait, not for the retry: attempts, policies and heartbeat
- * details are the server's. Returns how many attempts it ended.
+ * details are the server's. The wait also runs out the sink leases those attempts held (src/pipeline/
+ * deliver.ts: they last as long as the deliver heartbeat timeout), so with `storePath` their leases expire
+ * first. Returns how many attempts it ended.
  */
 export async function expireOrphanedAttempts(
   client: Client,
   taskQueue: string,
   deadIdentity: string,
+  storePath?: string,
 ): Promise<number> {
   let ended = 0;
   const query = `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'`;
@@ -118,6 +123,11 @@ export async function expireOrphanedAttempts(
       const started =
         activity.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
       if (!started || activity.lastWorkerIdentity !== deadIdentity || !activity.activityId) continue;
+      if (storePath)
+        expireLease(
+          storePath,
+          deliveryHolder(execution.workflowId, activity.activityId, activity.attempt ?? 1),
+        );
       try {
         await client.activity.fail(
           { workflowId: execution.workflowId, runId: execution.runId, activityId: activity.activityId },
@@ -130,4 +140,13 @@ export async function expireOrphanedAttempts(
     }
   }
   return ended;
+}
+
+function expireLease(storePath: string, holder: string): void {
+  const db = new Database(storePath, { fileMustExist: true });
+  try {
+    db.prepare('update sink_leases set expires_at = 0 where holder = ?').run(holder);
+  } finally {
+    db.close();
+  }
 }

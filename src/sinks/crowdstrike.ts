@@ -1,11 +1,6 @@
 import { z } from 'zod';
 import { CROWDSTRIKE_CLOUDS, type SinkConfig } from '../config/index.js';
-import {
-  AuthRejectedError,
-  parseRetryAfter,
-  RateLimitedError,
-  RequestRejectedError,
-} from '../http/failures.js';
+import { AuthRejectedError, RateLimitedError, RequestRejectedError, retryHintMs } from '../http/failures.js';
 import type { JsonResponse, RequestJsonOptions } from '../http/request.js';
 import type { DeliveryItem } from '../store/index.js';
 import { asError, chunk } from './batches.js';
@@ -100,10 +95,7 @@ export function falconResumeAt(
   const spent =
     status === 429 || (remaining !== undefined && remaining.trim() !== '' && Number(remaining) <= 0);
   if (!spent) return undefined;
-  const at = Number(header('x-ratelimit-retryafter'));
-  if (Number.isFinite(at) && at > 0) return Math.max(now, at * 1000);
-  const retryAfter = parseRetryAfter(header('retry-after'), now);
-  return now + (retryAfter ?? RATE_WINDOW_MS);
+  return now + (retryHintMs(headers, now) ?? RATE_WINDOW_MS);
 }
 
 /**

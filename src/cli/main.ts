@@ -1,7 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
 import type { Client } from '@temporalio/client';
-import { ConfigError, loadConfig, resolveConfigPath, type Config } from '../config/index.js';
+import { ConfigError, loadConfig, missingFiles, resolveConfigPath, type Config } from '../config/index.js';
 import type { CycleProgress, CycleReport, EnrichIocResult } from '../shared/messages.js';
 import { indicatorFrom, NotAnIndicatorError, reenrichIoc } from '../temporal/reenrich.js';
 import {
@@ -628,7 +628,9 @@ program
   .command('config')
   .description('Configuration commands.')
   .command('check')
-  .description('Validate the config file and the environment variables it references.')
+  .description(
+    'Validate the config file, the environment variables it references and the local files it reads.',
+  )
   .addOption(configOption())
   .addOption(
     jsonOption(
@@ -636,17 +638,23 @@ program
     ),
   )
   .action((opts: { config?: string; json?: boolean }) => {
-    let loaded;
-    try {
-      loaded = loadConfig(resolveConfigPath(opts.config));
-    } catch (err) {
-      if (opts.json && err instanceof ConfigError)
+    const refuse = (err: ConfigError): never => {
+      if (opts.json)
         process.stdout.write(
           JSON.stringify({ file: err.file, ok: false, problems: err.problems }, null, 2) + '\n',
         );
       throw err;
+    };
+    let loaded;
+    try {
+      loaded = loadConfig(resolveConfigPath(opts.config));
+    } catch (err) {
+      if (err instanceof ConfigError) refuse(err);
+      throw err;
     }
     const { config, file } = loaded;
+    const missing = missingFiles(config);
+    if (missing.length > 0) refuse(new ConfigError(file, missing));
     const list = (entries: [string, { type: string; enabled: boolean }][]) =>
       entries.map(([name, s]) => ({ name, type: s.type, enabled: s.enabled }));
     const sources = list(Object.entries(config.sources));

@@ -133,6 +133,28 @@ function formatPath(path: readonly (string | number | symbol)[]): string {
 }
 
 /** File paths in the config are relative to the config file, so a config works from any directory. */
+/**
+ * The files an enabled part of the config reads that are not there, one problem each naming its key: what
+ * `config check` can tell before a cycle fails on it three attempts later.
+ */
+export function missingFiles(config: Config): string[] {
+  const problems: string[] = [];
+  const check = (key: string, path: string | undefined) => {
+    if (path !== undefined && !existsSync(path)) problems.push(`${key}: no such file: ${path}`);
+  };
+  const tls = config.temporal.tls;
+  if (typeof tls === 'object')
+    for (const k of ['caFile', 'certFile', 'keyFile'] as const) check(`temporal.tls.${k}`, tls[k]);
+  for (const [name, source] of Object.entries(config.sources)) {
+    if (!source.enabled) continue;
+    if ('path' in source) check(`sources.${name}.path`, source.path);
+    check(`sources.${name}.caFile`, source.caFile);
+  }
+  for (const [name, sink] of Object.entries(config.sinks))
+    if (sink.enabled && sink.type !== 'file') check(`sinks.${name}.caFile`, sink.caFile);
+  return problems;
+}
+
 function resolvePaths(config: Config, baseDir: string): void {
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   config.store.path = abs(config.store.path);

@@ -270,7 +270,17 @@ describe('search and export read the store', () => {
     expect(again.objects.map((o) => o.id).sort()).toEqual(bundle.objects.map((o) => o.id).sort());
   });
 
-  test('config check --json lists sources and sinks; a broken config gives its problems and exits 2', async () => {
+  test('config check --json lists sources and sinks; a broken config, or a feed file that is not there, gives its problems and exits 2', async () => {
+    const missing = await iocflow(['config', 'check', '--json', '-c', file]);
+    expect(missing.code).toBe(2);
+    expect(JSON.parse(missing.stdout)).toMatchObject({
+      ok: false,
+      problems: [
+        `sources.feed.path: no such file: ${join(dir, 'feed.txt')}`,
+        `sources.community.path: no such file: ${join(dir, 'community.txt')}`,
+      ],
+    });
+    for (const feed of ['feed.txt', 'community.txt']) writeFileSync(join(dir, feed), '');
     const ok = await iocflow(['config', 'check', '--json', '-c', file]);
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toEqual({

@@ -31,12 +31,7 @@ export function acquireLease(
         .returning({ sink: sinkLeases.sink })
         .get();
       if (taken) return { held: true as const, expiresAt };
-      const current = tx
-        .select({ holder: sinkLeases.holder })
-        .from(sinkLeases)
-        .where(eq(sinkLeases.sink, sink))
-        .get();
-      return { held: false as const, holder: current?.holder };
+      return { held: false as const, holder: holderOf(tx, sink) };
     },
     // The read that explains a refusal must see the row the upsert saw.
     { behavior: 'immediate' },
@@ -61,12 +56,13 @@ export function renewLease(
     .where(and(eq(sinkLeases.sink, sink), eq(sinkLeases.holder, holder)))
     .run();
   if (renewed.changes === 1) return { held: true, expiresAt };
-  const current = db
-    .select({ holder: sinkLeases.holder })
-    .from(sinkLeases)
-    .where(eq(sinkLeases.sink, sink))
-    .get();
-  return { held: false, holder: current?.holder };
+  return { held: false, holder: holderOf(db, sink) };
+}
+
+/** Who holds a sink's lease now, live or expired; undefined when nobody does. */
+function holderOf(db: Pick<StoreDb, 'select'>, sink: string): string | undefined {
+  return db.select({ holder: sinkLeases.holder }).from(sinkLeases).where(eq(sinkLeases.sink, sink)).get()
+    ?.holder;
 }
 
 /** Frees the lease if `holder` still holds it; returns whether it did (false: someone took it over). */

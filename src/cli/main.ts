@@ -762,6 +762,13 @@ function formatObject(value: Record<string, unknown>): string {
     .concat('\n');
 }
 
+// `iocflow export | head`: a reader that has read what it wants closes the pipe. That ends the output the
+// command was asked for; it is no failure of the command.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(EXIT.ok);
+  throw err;
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

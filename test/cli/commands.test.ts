@@ -1,8 +1,11 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, test } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
+import { PROJECT_ROOT } from '../../src/project-root.js';
 import { scoreAndRecord } from '../../src/pipeline/score.js';
 import { openStore, recordSightings } from '../../src/store/index.js';
 import { sighting } from '../support/store.js';
@@ -54,6 +57,26 @@ describe('the iocflow command line', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('namespace no-such-namespace does not exist');
     expect(result.stderr).toContain('(config: temporal.namespace)');
+  });
+
+  test('a reader that closes the pipe early (`| head`) ends the command with exit 0, not EPIPE', async () => {
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'iocflow.js'), 'normalize', '-'], {
+      env: { ...process.env, IOCFLOW_CONFIG: '' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = once(child, 'exit') as Promise<[number | null]>;
+    // The command stops reading its input once it stops: that pipe breaks too, as intended.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(
+      Array.from({ length: 200_000 }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`).join('\n'),
+    );
+    await once(child.stdout, 'data');
+    child.stdout.destroy();
+    const [code] = await exited;
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(0);
   });
 
   test('config check exits 2 and names the key on a broken config', async () => {

@@ -34,13 +34,14 @@ function events(): FakeEvent[] {
       timestamp: NOW - 5 * HOUR,
       Attribute: [attr(2, NOW - 5 * HOUR)],
     },
-    // A draft: publish_timestamp 0.
+    // A draft: publish_timestamp 0. Edited well inside the last two hours: a relative filter is computed
+    // when the request arrives, later than NOW, and must not find it on its edge.
     {
       uuid: uuid(103),
       info: 'draft',
-      timestamp: NOW - 2 * HOUR,
+      timestamp: NOW - 1.5 * HOUR,
       published: false,
-      Attribute: [attr(3, NOW - 2 * HOUR)],
+      Attribute: [attr(3, NOW - 1.5 * HOUR)],
     },
     {
       uuid: uuid(104),

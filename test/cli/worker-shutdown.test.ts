@@ -36,6 +36,21 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 
   }
 }
 
+/** `iocflow <command> -c <config>` against the test server, its stderr collected as it comes. */
+function startIocflow(command: string, config: string, address: string) {
+  const child = spawn(process.execPath, [BIN, command, '-c', config], {
+    env: { ...process.env, TEMPORAL_ADDRESS: address, IOCFLOW_CONFIG: '', IOCFLOW_LOG_LEVEL: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const run = {
+    child,
+    stderr: '',
+    exited: once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>,
+  };
+  child.stderr.on('data', (chunk: Buffer) => (run.stderr += chunk.toString()));
+  return run;
+}
+
 describe('iocflow worker', () => {
   let feed: FakeServer | undefined;
   let connection: Connection | undefined;
@@ -65,15 +80,10 @@ describe('iocflow worker', () => {
         sinks: { out: { type: 'file', path: 'out.jsonl' } },
       }),
     );
-    const child = spawn(process.execPath, [BIN, 'worker', '-c', join(dir, 'config.yaml')], {
-      env: { ...process.env, TEMPORAL_ADDRESS: address, IOCFLOW_CONFIG: '', IOCFLOW_LOG_LEVEL: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    const run = startIocflow('worker', join(dir, 'config.yaml'), address);
+    const { child, exited } = run;
     try {
-      await waitFor('the worker to poll', () => (stderr.includes('worker polling') ? true : undefined));
+      await waitFor('the worker to poll', () => (run.stderr.includes('worker polling') ? true : undefined));
 
       const pipeline = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       expect(pipeline).toContain('# TYPE iocflow_source_entries_total counter');
@@ -92,7 +102,7 @@ describe('iocflow worker', () => {
 
       expect({ code, signal }).toEqual({ code: 0, signal: null });
       expect(tookMs).toBeLessThan(GRACE_S * 1000);
-      const logLines = stderr
+      const logLines = run.stderr
         .split('\n')
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -103,7 +113,7 @@ describe('iocflow worker', () => {
         report: { entries: 2, indicators: 2 },
       });
       expect(tookMs).toBeGreaterThan(FEED_DELAY_MS / 2);
-      expect(stderr).toContain('iocflow: stopped');
+      expect(run.stderr).toContain('iocflow: stopped');
       await handle.terminate('test over');
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
@@ -124,21 +134,16 @@ describe('iocflow worker', () => {
         sinks: {},
       }),
     );
-    const child = spawn(process.execPath, [BIN, 'dev', '-c', join(dir, 'config.yaml')], {
-      env: { ...process.env, TEMPORAL_ADDRESS: address, IOCFLOW_CONFIG: '', IOCFLOW_LOG_LEVEL: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    const run = startIocflow('dev', join(dir, 'config.yaml'), address);
+    const { child, exited } = run;
     try {
       // Printed once the config is loaded and logging installed, before the Temporal connection.
-      await waitFor('the config line', () => (stderr.includes('iocflow: config ') ? true : undefined));
+      await waitFor('the config line', () => (run.stderr.includes('iocflow: config ') ? true : undefined));
       child.kill('SIGTERM');
       const [code, signal] = await exited;
       expect({ code, signal }).toEqual({ code: 0, signal: null });
-      expect(stderr).toContain('iocflow: stopped');
-      expect(stderr).not.toContain('cycle startup-');
+      expect(run.stderr).toContain('iocflow: stopped');
+      expect(run.stderr).not.toContain('cycle startup-');
       connection ??= await Connection.connect({ address });
       const client = new Client({ connection });
       await expect(client.schedule.getHandle(`startup-${id}`).describe()).rejects.toThrow();

@@ -331,4 +331,28 @@ describe('crowdstrike sink', () => {
     expect(await drain(falcon(), store, 10)).toMatchObject({ delivered: 20, pending: 0 });
     expect(fake.indicators.size).toBe(30);
   });
+
+  test('an upsert and then a withdrawal, both pending, leave nothing in Falcon', async () => {
+    fake = await startCrowdStrikeFake({ clients: { 'client-1': 'right-secret' } });
+    store = tempStore();
+    const [a, b] = ipv4s(2);
+    queue(store, [a!], 'cs');
+    rescore(store, { ...a!, score: 10 }, 'cs');
+    queue(store, [b!], 'cs');
+    expect(await drain(falcon(), store)).toMatchObject({ delivered: 3, batches: 2, pending: 0 });
+    expect(fake.find('ipv4', a!.value)).toBeUndefined();
+    expect(fake.find('ipv4', b!.value)).toBeDefined();
+  });
+
+  test('a withdrawal and then a new upsert, both pending, leave the IOC live', async () => {
+    fake = await startCrowdStrikeFake({ clients: { 'client-1': 'right-secret' } });
+    store = tempStore();
+    const [a] = ipv4s(1);
+    queue(store, [a!], 'cs');
+    await drain(falcon(), store);
+    rescore(store, { ...a!, score: 10 }, 'cs');
+    rescore(store, { ...a!, score: 95 }, 'cs', 70, 1_700_000_300_000);
+    expect(await drain(falcon(), store)).toMatchObject({ delivered: 2, pending: 0 });
+    expect(fake.find('ipv4', a!.value)).toMatchObject({ action: 'detect', severity: 'critical' });
+  });
 });

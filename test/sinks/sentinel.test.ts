@@ -194,4 +194,19 @@ describe('sentinel sink', () => {
     expect(await drain(sentinel(), store, 10)).toMatchObject({ delivered: 20, pending: 0 });
     expect(fake.indicators.size).toBe(30);
   });
+
+  test('a withdrawal delivered after a newer upsert was scored does not outrank it', async () => {
+    await start();
+    store = tempStore();
+    const [a] = ipv4s(1);
+    const now = Date.now();
+    queue(store, [a!], 'ti', 70, now - 60_000);
+    await drain(sentinel(), store);
+    rescore(store, { ...a!, score: 10 }, 'ti', 70, now - 30_000);
+    rescore(store, { ...a!, score: 95 }, 'ti', 70, now - 10_000);
+    await drain(sentinel(), store);
+    const stored = fake.indicators.get(`iocflow|${stixIndicatorId(`ipv4:${a!.value}`)}`)!;
+    expect(stored.object).not.toHaveProperty('revoked');
+    expect(fake.active()).toHaveLength(1);
+  });
 });
